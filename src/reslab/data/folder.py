@@ -1,0 +1,155 @@
+"""Images in class folders (root/<class>/<image>), decoded with PIL, robust to bad files."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+
+from reslab.errors import DataError
+
+IMAGE_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
+)
+DEFAULT_MAX_PIXELS = 89_478_485
+"""Largest image (width x height) decoded; matches PIL's own decompression-bomb warning level."""
+
+_LAYOUT = "expected root/<class>/<image> with one folder per class holding image files"
+
+
+class BadImageWarning(UserWarning):
+    """An image file could not be decoded and was skipped."""
+
+
+def load_image(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Decode ``path`` as an RGB image; raise DataError naming the path if it cannot be.
+
+    Files whose header claims more than ``max_pixels`` pixels are refused before decoding.
+    """
+    path = Path(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise DataError(
+                        f"{path}: {width}x{height} pixels is more than the limit of "
+                        f"{max_pixels}; resize the image"
+                    )
+                image.load()
+                return to_rgb(ImageOps.exif_transpose(image))
+    except DataError:
+        raise
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise DataError(f"{path}: not a readable image ({reason})") from None
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Convert any PIL mode (grayscale, 16-bit, palette, alpha, CMYK) to 8-bit RGB.
+
+    Transparent pixels are composited over white; 16-bit values keep their top 8 bits.
+    """
+    if image.mode == "RGB":
+        return image
+    if image.mode.startswith("I") or image.mode == "F":
+        array = np.asarray(image).astype(np.float64)
+        if image.mode.startswith("I;16") or (image.mode == "I" and array.max(initial=0) > 255):
+            array = array / 257.0
+        elif image.mode == "F" and array.max(initial=0) <= 1.0:
+            array = array * 255.0
+        return Image.fromarray(np.clip(np.rint(array), 0, 255).astype(np.uint8)).convert("RGB")
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+class ImageFolder(torch.utils.data.Dataset):
+    """Labelled images laid out as ``root/<class>/<image>`` (sub-folders of a class count too).
+
+    Classes are the sorted folder names. An unreadable file (corrupt, truncated, empty, not an
+    image, or larger than ``max_pixels``) is skipped with a :class:`BadImageWarning` and the
+    next readable sample (index + 1, wrapping) is returned instead. Once more than
+    ``max_bad_files`` distinct bad files (default 10) have been seen, DataError is raised, since
+    by then the folder is more likely broken than noisy. Bad files are counted per process, so
+    each DataLoader worker keeps its own count.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        transform: Callable[[Image.Image], Any] | None = None,
+        *,
+        max_bad_files: int = 10,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+    ) -> None:
+        self.root = Path(root)
+        self.transform = transform
+        self.max_bad_files = max_bad_files
+        self.max_pixels = max_pixels
+        self.classes, self.samples = _scan(self.root)
+        self.bad_files: set[Path] = set()
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> tuple[Any, int]:
+        """(image, label); the image is ``transform(rgb_pil)``, or a uint8 [3, H, W] tensor."""
+        for step in range(len(self.samples)):
+            path, label = self.samples[(index + step) % len(self.samples)]
+            if path in self.bad_files:
+                continue
+            try:
+                image = load_image(path, max_pixels=self.max_pixels)
+            except DataError as exc:
+                self._record_bad(path, exc)
+                continue
+            if self.transform is not None:
+                return self.transform(image), label
+            return torch.from_numpy(np.array(image)).permute(2, 0, 1).contiguous(), label
+        raise DataError(f"no readable image in {self.root}; check the files there")
+
+    def _record_bad(self, path: Path, exc: DataError) -> None:
+        self.bad_files.add(path)
+        if len(self.bad_files) > self.max_bad_files:
+            raise DataError(
+                f"{len(self.bad_files)} unreadable images in {self.root}, more than "
+                f"max_bad_files={self.max_bad_files} (last: {path}); fix or remove them"
+            )
+        warnings.warn(f"skipping {exc}", BadImageWarning, stacklevel=3)
+
+
+def _scan(root: Path) -> tuple[list[str], list[tuple[Path, int]]]:
+    if not root.is_dir():
+        raise DataError(f"image folder {root} does not exist or is not a folder; {_LAYOUT}")
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not classes:
+        raise DataError(f"no class folders in {root}; {_LAYOUT}")
+    samples: list[tuple[Path, int]] = []
+    empty = []
+    for label, name in enumerate(classes):
+        files = sorted(
+            p
+            for p in (root / name).rglob("*")
+            if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file() and not p.name.startswith(".")
+        )
+        if not files:
+            empty.append(name)
+        samples.extend((p, label) for p in files)
+    if empty:
+        raise DataError(
+            f"class folder(s) {', '.join(empty)} in {root} hold no images "
+            f"({', '.join(sorted(IMAGE_EXTENSIONS))}); {_LAYOUT}"
+        )
+    return classes, samples

@@ -1,0 +1,132 @@
+"""Per-image transforms for ImageNet-style folders and for prediction (torchvision.transforms.v2)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from PIL import Image
+from torchvision.transforms import v2
+from torchvision.transforms.v2 import functional as TF
+
+from reslab.data.folder import to_rgb
+from reslab.errors import DataError
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def _to_normalised(mean: Sequence[float], std: Sequence[float]) -> list[v2.Transform]:
+    return [
+        v2.ToDtype(torch.float32, scale=True),
+        v2.Normalize(list(mean), list(std)),
+        v2.ToPureTensor(),
+    ]
+
+
+def imagenet_train_transform(
+    size: int = 224,
+    *,
+    scale_aug: bool = False,
+    mean: Sequence[float] = IMAGENET_MEAN,
+    std: Sequence[float] = IMAGENET_STD,
+) -> v2.Compose:
+    """Training crops: RandomResizedCrop + flip, or with ``scale_aug`` the paper's recipe.
+
+    The paper's scale augmentation resizes the shorter side to a random length in [256, 480]
+    (scaled by size/224), takes a random ``size`` crop and flips it. The paper's colour
+    augmentation is not included.
+    """
+    if scale_aug:
+        shortest_lo, shortest_hi = round(size * 256 / 224), round(size * 480 / 224)
+        geometry = [
+            v2.RandomResize(shortest_lo, shortest_hi + 1, antialias=True),
+            v2.RandomCrop(size),
+        ]
+    else:
+        geometry = [v2.RandomResizedCrop(size, antialias=True)]
+    return v2.Compose(
+        [v2.ToImage(), *geometry, v2.RandomHorizontalFlip(), *_to_normalised(mean, std)]
+    )
+
+
+def eval_transform(
+    size: int = 224,
+    resize: int = 256,
+    mean: Sequence[float] = IMAGENET_MEAN,
+    std: Sequence[float] = IMAGENET_STD,
+) -> v2.Compose:
+    """Single-view evaluation: shorter side to ``resize``, centre ``size`` crop."""
+    return v2.Compose(
+        [
+            v2.ToImage(),
+            v2.Resize(resize, antialias=True),
+            v2.CenterCrop(size),
+            *_to_normalised(mean, std),
+        ]
+    )
+
+
+class StackCrops:
+    """Stack a tuple of equally sized crops into one [N, C, H, W] tensor."""
+
+    def __call__(self, crops: Sequence[torch.Tensor]) -> torch.Tensor:
+        return torch.stack([torch.as_tensor(c) for c in crops])
+
+
+def ten_crop_transform(
+    size: int = 224,
+    resize: int = 256,
+    mean: Sequence[float] = IMAGENET_MEAN,
+    std: Sequence[float] = IMAGENET_STD,
+) -> v2.Compose:
+    """The paper's 10-crop testing: four corners and centre, and their flips, as [10, C, H, W]."""
+    return v2.Compose(
+        [
+            v2.ToImage(),
+            v2.Resize(resize, antialias=True),
+            *_to_normalised(mean, std),
+            v2.TenCrop(size),
+            StackCrops(),
+        ]
+    )
+
+
+def preprocess_for_model(
+    image: Image.Image,
+    *,
+    image_size: tuple[int, int],
+    in_channels: int,
+    mean: Sequence[float],
+    std: Sequence[float],
+    resize: int | None = None,
+) -> torch.Tensor:
+    """One image as the float [C, H, W] input a model trained on ``image_size`` expects.
+
+    Grayscale when ``in_channels`` is 1, else RGB. With ``resize`` the shorter side goes to
+    ``resize`` before the centre crop; without it the image is scaled just enough to cover
+    ``image_size`` (an exact resize when the aspect ratios match) and centre-cropped.
+    """
+    if in_channels not in (1, 3):
+        raise DataError(f"cannot prepare images for {in_channels} input channels; use 1 or 3")
+    if len(mean) != in_channels or len(std) != in_channels:
+        raise DataError(
+            f"mean/std have {len(mean)}/{len(std)} values for a {in_channels}-channel model"
+        )
+    image = to_rgb(image)
+    if in_channels == 1:
+        image = image.convert("L")
+    tensor = TF.pil_to_tensor(image)
+    height, width = image_size
+    if resize is not None:
+        tensor = TF.resize(tensor, [resize], antialias=True)
+    else:
+        scale = max(height / image.height, width / image.width)
+        covering = [
+            max(height, round(image.height * scale)),
+            max(width, round(image.width * scale)),
+        ]
+        tensor = TF.resize(tensor, covering, antialias=True)
+    tensor = TF.center_crop(tensor, [height, width])
+    tensor = TF.to_dtype(tensor, torch.float32, scale=True)
+    return TF.normalize(tensor, list(mean), list(std))

@@ -1,0 +1,371 @@
+"""Typed training configs, YAML recipes with a ``_base_`` chain, and command-line overrides.
+
+A recipe states only what differs from its base::
+
+    _base_: base_cifar.yaml
+    model: {name: resnet56}
+
+Every field has a one-line docstring; unknown keys and bad values are errors that name the key
+and the valid choices.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin
+
+import yaml
+
+from reslab.errors import ConfigError
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+
+@dataclass
+class ModelConfig:
+    name: str = "resnet20"
+    """A registered model name (`reslab models` lists them)."""
+    shortcut: Literal["A", "B", "C", "none"] | None = None
+    """Override the model's shortcut option; None keeps the registered one."""
+    zero_init_residual: bool = False
+    """Start every block as the identity (last BN gamma = 0)."""
+    dropout: float = 0.0
+    """Dropout before the classifier (off in the paper)."""
+    pretrained: str | None = None
+    """Weights to start from (reslab run/safetensors, torchvision file, CIFAR checkpoint)."""
+    freeze_stages: int = 0
+    """Freeze the stem and the first N stages when fine-tuning."""
+    activation_checkpointing: bool = False
+    """Recompute each stage in backward to save activation memory."""
+
+    def __post_init__(self) -> None:
+        _check(0.0 <= self.dropout < 1.0, "model.dropout", "must be in [0, 1)", self.dropout)
+        _check(self.freeze_stages >= 0, "model.freeze_stages", "must be >= 0", self.freeze_stages)
+
+
+@dataclass
+class DataConfig:
+    name: str = "cifar10"
+    """digits, mnist5k, cifar10, cifar100, mnist, fashion_mnist, synthetic, or folder."""
+    root: str | None = None
+    """Where the dataset's files are (for folder: the directory with train/ and val/)."""
+    download: bool = False
+    """Download the official archive into root if it is missing."""
+    val_size: float = 0
+    """Held-out validation split of the training set: a count (>= 1) or a fraction (< 1)."""
+    batch_size: int = 128
+    """Global mini-batch size (divided among processes under torchrun)."""
+    eval_batch_size: int = 500
+    """Batch size for evaluation."""
+    crop_pad: int = 0
+    """Pad-and-random-crop augmentation (the paper pads 4 pixels on CIFAR)."""
+    flip: bool = False
+    """Random horizontal flips."""
+    rotate_deg: float = 0.0
+    """Random rotation up to this many degrees (off in the paper)."""
+    color_jitter: float = 0.0
+    """Brightness/contrast jitter strength (off in the paper)."""
+    image_size: int = 224
+    """Crop size for image folders."""
+    scale_aug: bool = False
+    """Folder data: the paper's scale augmentation instead of random-resized-crop."""
+    num_workers: int = 4
+    """DataLoader workers for image folders."""
+    max_bad_files: int = 10
+    """Image folders: skip up to this many unreadable files, then stop."""
+
+    def __post_init__(self) -> None:
+        _check(self.batch_size >= 1, "data.batch_size", "must be >= 1", self.batch_size)
+        _check(self.eval_batch_size >= 1, "data.eval_batch_size", "must be >= 1",
+               self.eval_batch_size)
+        _check(self.val_size >= 0, "data.val_size", "must be >= 0", self.val_size)
+        _check(self.crop_pad >= 0, "data.crop_pad", "must be >= 0", self.crop_pad)
+
+
+@dataclass
+class OptimConfig:
+    name: Literal["sgd", "adamw"] = "sgd"
+    """The optimizer."""
+    lr: float = 0.1
+    """Peak learning rate (for the global batch)."""
+    momentum: float = 0.9
+    """SGD momentum."""
+    nesterov: bool = False
+    """Nesterov momentum."""
+    weight_decay: float = 1e-4
+    """L2 weight decay."""
+    no_decay_bn_bias: bool = False
+    """Exempt BN parameters and biases from weight decay."""
+    label_smoothing: float = 0.0
+    """Label smoothing of the cross-entropy loss."""
+    ema_decay: float = 0.0
+    """Keep an exponential moving average of the weights with this decay (0 = off)."""
+
+    def __post_init__(self) -> None:
+        _check(self.lr > 0, "optim.lr", "must be > 0", self.lr)
+        _check(self.weight_decay >= 0, "optim.weight_decay", "must be >= 0", self.weight_decay)
+        _check(0 <= self.momentum < 1, "optim.momentum", "must be in [0, 1)", self.momentum)
+        _check(0 <= self.label_smoothing < 1, "optim.label_smoothing", "must be in [0, 1)",
+               self.label_smoothing)
+        _check(0 <= self.ema_decay < 1, "optim.ema_decay", "must be in [0, 1)", self.ema_decay)
+
+
+@dataclass
+class ScheduleConfig:
+    name: Literal["multistep", "cosine", "onecycle", "constant"] = "multistep"
+    """Learning-rate schedule."""
+    milestones: list[float] = field(default_factory=lambda: [32000, 48000])
+    """multistep: where the lr is divided, in iterations, or as fractions of the run if < 1."""
+    gamma: float = 0.1
+    """multistep: the factor at each milestone."""
+    warmup_iters: int = 0
+    """Linear warm-up from 0 over this many iterations."""
+    warmup_lr: float | None = None
+    """A constant low lr at the start (the paper uses 0.01 for ResNet-110)."""
+    warmup_until_train_error: float | None = None
+    """Keep warmup_lr until the running training error (%) falls below this (paper: 80)."""
+    warmup_max_iters: int = 2000
+    """Give up the constant warm-up after this many iterations regardless."""
+
+
+@dataclass
+class TrainConfig:
+    iterations: int = 64000
+    """Optimizer steps in the whole run."""
+    seed: int = 0
+    """Seed for the model init, data order and augmentation."""
+    device: str = "auto"
+    """auto (CUDA if present), cpu, cuda, cuda:N."""
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    """Autocast precision; fp16 adds a GradScaler."""
+    channels_last: bool = False
+    """NHWC memory format (faster convolutions on most hardware)."""
+    compile: bool = False
+    """torch.compile the model."""
+    deterministic: bool = False
+    """Deterministic algorithms, for bit-exact reruns and resumes."""
+    threads: int = 0
+    """CPU threads for torch (0 = leave torch's default)."""
+    eval_every: int = 1000
+    """Evaluate on val/test every N iterations (and at the end)."""
+    eval_train: bool = False
+    """Also measure the error on the whole training set (no augmentation) at each evaluation."""
+    log_every: int = 100
+    """Write a metrics line every N iterations."""
+    checkpoint_every: int = 1000
+    """Save a checkpoint every N iterations."""
+    keep_checkpoints: int = 3
+    """How many recent checkpoints to keep."""
+    max_bad_steps: int = 0
+    """Skip up to N steps with a non-finite loss before stopping the run."""
+    sync_bn: bool = False
+    """SyncBatchNorm under torchrun."""
+    tensorboard: bool = True
+    """Write TensorBoard event files."""
+    progress: bool = True
+    """Show a progress bar (plain log lines off a terminal)."""
+
+    def __post_init__(self) -> None:
+        for key in ("iterations", "eval_every", "log_every", "checkpoint_every",
+                    "keep_checkpoints"):
+            _check(getattr(self, key) >= 1, f"train.{key}", "must be >= 1", getattr(self, key))
+        _check(self.max_bad_steps >= 0, "train.max_bad_steps", "must be >= 0",
+               self.max_bad_steps)
+
+
+@dataclass
+class Config:
+    name: str = "run"
+    """The run's name: its directory is out_dir/name."""
+    out_dir: str = "runs"
+    """Where run directories go."""
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.out_dir) / self.name
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _check(ok: bool, key: str, rule: str, value: Any) -> None:
+    if not ok:
+        raise ConfigError(f"{key} {rule}, got {value!r}")
+
+
+# ----------------------------------------------------------------------------- loading
+def load_config(source: str | Path | dict | Config | None = None,
+                overrides: list[str] | dict[str, Any] | None = None) -> Config:
+    """Build a Config from a YAML recipe (or a dict), then apply ``key=value`` overrides."""
+    if isinstance(source, Config):
+        data = source.to_dict()
+    elif isinstance(source, dict):
+        data = source
+    elif source is None:
+        data = {}
+    else:
+        data = read_recipe(source)
+    data = _deep_copy(data)
+    for key, value in _parse_overrides(overrides).items():
+        _set_dotted(data, key, value)
+    return from_dict(Config, data, prefix="")
+
+
+def resolve_recipe_path(path: str | Path) -> Path:
+    """A recipe path as given, or the name of a recipe shipped with reslab."""
+    p = Path(path)
+    if p.is_file():
+        return p
+    for candidate in (CONFIG_DIR / p.name, CONFIG_DIR / f"{p.name}.yaml"):
+        if candidate.is_file():
+            return candidate
+    shipped = sorted(x.stem for x in CONFIG_DIR.glob("*.yaml"))
+    close = difflib.get_close_matches(p.stem, shipped, n=3)
+    hint = f"did you mean {', '.join(close)}?" if close else f"shipped recipes: {', '.join(shipped)}"
+    raise ConfigError(f"config file not found: {path} ({hint})")
+
+
+def read_recipe(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Read a YAML recipe and merge it over its ``_base_`` chain."""
+    path = resolve_recipe_path(path).resolve()
+    if path in _seen:
+        raise ConfigError(f"{path} includes itself through _base_")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path} is not valid YAML{where}: {getattr(e, 'problem', e)}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a mapping of config sections")
+    base = data.pop("_base_", None)
+    if base is None:
+        return data
+    base_path = (path.parent / base) if not Path(base).is_absolute() else Path(base)
+    return _merge(read_recipe(base_path, (*_seen, path)), data)
+
+
+def _merge(base: dict, delta: dict) -> dict:
+    out = dict(base)
+    for k, v in delta.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _deep_copy(d: Any) -> Any:
+    if isinstance(d, dict):
+        return {k: _deep_copy(v) for k, v in d.items()}
+    if isinstance(d, list):
+        return [_deep_copy(v) for v in d]
+    return d
+
+
+def _parse_overrides(overrides: list[str] | dict[str, Any] | None) -> dict[str, Any]:
+    if not overrides:
+        return {}
+    if isinstance(overrides, dict):
+        return dict(overrides)
+    out = {}
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r} must look like section.key=value, "
+                              f"e.g. train.iterations=2000")
+        key, raw = item.split("=", 1)
+        try:
+            out[key.strip()] = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            out[key.strip()] = raw
+    return out
+
+
+def _set_dotted(data: dict, key: str, value: Any) -> None:
+    parts = key.split(".")
+    node = data
+    for part in parts[:-1]:
+        nxt = node.setdefault(part, {})
+        if not isinstance(nxt, dict):
+            raise ConfigError(f"override {key}: {part} is not a section")
+        node = nxt
+    node[parts[-1]] = value
+
+
+def from_dict(cls: type, data: Any, prefix: str) -> Any:
+    """Build dataclass ``cls`` from ``data``, checking every key and value type."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{prefix or 'config'} must be a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = [k for k in data if k not in fields]
+    if unknown:
+        key = unknown[0]
+        close = difflib.get_close_matches(key, list(fields), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ConfigError(f"unknown config key {prefix}{key}: {hint}valid keys here: "
+                          f"{', '.join(fields)}")
+    kwargs = {}
+    for name, value in data.items():
+        kwargs[name] = _coerce(hints[name], value, f"{prefix}{name}")
+    return cls(**kwargs)
+
+
+def _coerce(tp: Any, value: Any, key: str) -> Any:
+    origin = get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        return from_dict(tp, value if value is not None else {}, prefix=f"{key}.")
+    if origin in (Union, types.UnionType):
+        args = get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(arg, value, key)
+            except ConfigError as e:
+                errors.append(str(e))
+        raise ConfigError(errors[0] if errors else f"{key}: bad value {value!r}")
+    if origin is Literal:
+        choices = get_args(tp)
+        if value not in choices:
+            raise ConfigError(f"{key} must be one of {', '.join(map(repr, choices))}, "
+                              f"got {value!r}")
+        return value
+    if origin is list:
+        (item,) = get_args(tp)
+        if not isinstance(value, list):
+            raise ConfigError(f"{key} must be a list, got {value!r}")
+        return [_coerce(item, v, f"{key}[{i}]") for i, v in enumerate(value)]
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key} must be true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            raise ConfigError(f"{key} must be an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key} must be a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key} must be a string, got {value!r}")
+        return value
+    return value  # pragma: no cover
+
+
+def dump_config(config: Config) -> str:
+    return yaml.safe_dump(config.to_dict(), sort_keys=False)

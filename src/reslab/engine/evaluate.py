@@ -1,0 +1,142 @@
+"""Exact evaluation: every sample counted once, whatever the number of processes."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from reslab.engine.distributed import DistInfo, all_reduce_sum
+from reslab.engine.setup import Batches
+
+
+@dataclass
+class EvalResult:
+    count: int
+    """Samples evaluated (each exactly once)."""
+    loss: float
+    top1_error: float
+    """Percent."""
+    top5_error: float
+    """Percent (equal to 0 when there are 5 classes or fewer)."""
+    per_class_accuracy: list[float] = field(default_factory=list)
+    """Percent, one per class."""
+    confusion: list[list[int]] = field(default_factory=list)
+    """confusion[true][predicted] counts."""
+    classes: list[str] = field(default_factory=list)
+
+    @property
+    def top1_accuracy(self) -> float:
+        return 100.0 - self.top1_error
+
+    @property
+    def top5_accuracy(self) -> float:
+        return 100.0 - self.top5_error
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["top1_accuracy"] = self.top1_accuracy
+        d["top5_accuracy"] = self.top5_accuracy
+        return d
+
+
+@torch.no_grad()
+def run_eval(model: nn.Module, batches: Batches, num_classes: int, *, device: torch.device,
+             precision: str = "fp32", info: DistInfo | None = None,
+             classes: list[str] | None = None) -> EvalResult:
+    """Evaluate ``model`` over ``batches`` of (x, y); x may hold crops as [B, K, C, H, W]."""
+    info = info or DistInfo()
+    was_training = model.training
+    model.eval()
+    confusion = torch.zeros(num_classes, num_classes, dtype=torch.int64, device=device)
+    sums = torch.zeros(3, dtype=torch.float64, device=device)  # loss, top5 correct, count
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+    k = min(5, num_classes)
+    for x, y in batches:
+        x = x.to(device, non_blocking=True)
+        y = y.to(device, non_blocking=True)
+        crops = x.shape[1] if x.ndim == 5 else 0
+        if crops:
+            x = x.flatten(0, 1)
+        with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+            logits = model(x).float()
+        if crops:  # average the crops' probabilities (10-crop testing)
+            probs = logits.softmax(1).view(-1, crops, num_classes).mean(1)
+            loss = F.nll_loss(probs.clamp_min(1e-12).log(), y, reduction="sum")
+        else:
+            probs = logits
+            loss = F.cross_entropy(logits, y, reduction="sum")
+        topk = probs.topk(k, dim=1).indices
+        confusion.index_put_((y, topk[:, 0]), torch.ones_like(y), accumulate=True)
+        sums[0] += loss.double()
+        sums[1] += (topk == y[:, None]).any(1).sum()
+        sums[2] += y.numel()
+    all_reduce_sum(confusion, info)
+    all_reduce_sum(sums, info)
+    model.train(was_training)
+    count = int(sums[2].item())
+    if count == 0:
+        return EvalResult(0, float("nan"), float("nan"), float("nan"), classes=classes or [])
+    conf = confusion.cpu()
+    correct = conf.diag()
+    per_class = (100.0 * correct / conf.sum(1).clamp_min(1)).tolist()
+    return EvalResult(
+        count=count,
+        loss=float(sums[0].item() / count),
+        top1_error=100.0 * (1 - correct.sum().item() / count),
+        top5_error=100.0 * (1 - sums[1].item() / count),
+        per_class_accuracy=per_class,
+        confusion=conf.tolist(),
+        classes=list(classes or [str(i) for i in range(num_classes)]),
+    )
+
+
+def evaluate(source: str | Path, *, data: str | None = None, root: str | None = None,
+             split: str = "test", batch_size: int = 500, device: str = "auto",
+             ten_crop: bool = False) -> EvalResult:
+    """Evaluate trained weights (a run directory or a reslab .safetensors file) on a dataset.
+
+    The dataset defaults to the one the run was trained on; preprocessing is the run's own.
+    """
+    from reslab import data as rdata
+    from reslab.engine.setup import ShardSampler, resolve_device
+    from reslab.errors import ConfigError
+    from reslab.inference import load_for_inference
+
+    model, meta = load_for_inference(source)
+    dev = resolve_device(device)
+    model.to(dev)
+    name = data or meta.get("data")
+    if not name:
+        raise ConfigError(f"{source} does not record its dataset: pass --data NAME")
+    classes = list(meta.get("classes") or [])
+    num_classes = int(meta["num_classes"])
+    if name == "folder" or (root and Path(root).is_dir() and name not in rdata.DATASETS):
+        folder = Path(root or "")
+        size = int(meta["image_size"][0])
+        resize = int(meta.get("resize") or round(size * 256 / 224))
+        tf = (rdata.ten_crop_transform if ten_crop else rdata.eval_transform)(
+            size, resize, meta["mean"], meta["std"])
+        ds = rdata.ImageFolder(folder, tf)
+        loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, num_workers=2,
+                                             sampler=ShardSampler(len(ds), DistInfo()))
+        return run_eval(model, loader, num_classes, device=dev, classes=classes)
+    splits = rdata.load_splits(name, root, val_size=meta.get("val_size", 0) or 0,
+                               seed=int(meta.get("seed", 0)))
+    ds = {"test": splits.test, "val": splits.val, "train": splits.train}.get(split)
+    if ds is None:
+        raise ConfigError(f"split {split!r} does not exist for {name}: use train, val or test")
+    if ds.image_shape[0] != model.in_channels:
+        raise ConfigError(f"{name} has {ds.image_shape[0]}-channel images but the model expects "
+                          f"{model.in_channels}")
+    if len(ds.classes) != num_classes:
+        raise ConfigError(f"{name} has {len(ds.classes)} classes but the model predicts "
+                          f"{num_classes}")
+    aug = rdata.BatchAugment(rdata.AugmentConfig(), meta["mean"], meta["std"])
+    loader = rdata.DeviceLoader(ds, batch_size, augment=aug, train=False, shuffle=False,
+                                drop_last=False, device=dev)
+    return run_eval(model, loader, num_classes, device=dev, classes=classes or ds.classes)

@@ -1,0 +1,487 @@
+"""The Results part of a report: one renderer per study, each returning blocks and findings.
+
+A renderer reads only what its study stored; every number it shows comes from results.json
+(the paper's numbers come from reslab.reference). Findings are the sentences that the
+Conclusions section repeats, each drawn from measured numbers.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reslab import reference
+from reslab.report import figures, fmt
+from reslab.report.document import Block, Figure, Heading, Paragraph, Table
+from reslab.report.load import StudyResult
+from reslab.report.wording import Wording
+
+
+@dataclass
+class Context:
+    """What every renderer needs: the wording and where figures go."""
+
+    t: Wording
+    fig_dir: Path
+
+    def figure(self, name: str, caption: str, draw: Callable[[Path], Path]) -> Figure:
+        return Figure(path=draw(self.fig_dir / f"{name}.png"), caption=caption)
+
+
+@dataclass
+class StudySection:
+    blocks: list[Block] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
+
+
+def study_title(study: str, t: Wording) -> str:
+    """The localized name of a study ("degradation" -> "Degradation: ...")."""
+    return t(f"study_{study}") if study in RENDERERS else t("study_unknown", study=study)
+
+
+def render_study(study: StudyResult, ctx: Context) -> StudySection:
+    render = RENDERERS.get(study.study, _unknown)
+    section = render(study, ctx)
+    section.blocks.insert(0, Heading(study_title(study.study, ctx.t), 3))
+    section.blocks += _confusion_figures(study, ctx)
+    return section
+
+
+# --- degradation -----------------------------------------------------------------------------
+
+
+def _degradation(study: StudyResult, ctx: Context) -> StudySection:
+    t, data, out = ctx.t, study.data, StudySection()
+    runs = list(data.get("runs") or [])
+    summary = list(data.get("summary") or []) or _summary_from_runs(runs)
+    seeds = data.get("seeds") or sorted({r.get("seed") for r in runs if r.get("seed") is not None})
+    paper = _paper_cifar_errors(data)
+
+    out.blocks.append(Paragraph(t("deg_intro", n=len(seeds) or 1)))
+    header = (
+        t("col_model"),
+        t("col_kind"),
+        t("col_depth"),
+        t("col_params"),
+        t("col_flops"),
+        t("col_final_train"),
+        t("col_final_test"),
+        t("col_best_test"),
+        t("col_seeds"),
+        t("col_paper_cifar"),
+    )
+    rows = []
+    for r in sorted(summary, key=_kind_depth):
+        n = fmt.stat(r.get("final_train_error"))[2]
+        rows.append(
+            (
+                str(r.get("model", fmt.MISSING)),
+                _kind(r.get("kind"), t),
+                str(r.get("depth", fmt.MISSING)),
+                fmt.count(r.get("params")),
+                fmt.flops(r.get("flops")),
+                fmt.mean_std(r.get("final_train_error")),
+                fmt.mean_std(r.get("final_test_error")),
+                fmt.mean_std(r.get("best_test_error")),
+                str(n) if n is not None else fmt.MISSING,
+                fmt.pct(paper.get(str(r.get("model")))),
+            )
+        )
+    out.blocks.append(Table(header, tuple(rows), numeric=frozenset(range(2, 10))))
+    out.blocks.append(Paragraph(t("mean_std_explain"), style="note"))
+    if paper:
+        note = t("paper_context_note", dataset=_dataset_name(data))
+        extra = (data.get("paper") or {}).get("note")
+        out.blocks.append(Paragraph(f"{note} {extra}" if extra else note, style="note"))
+    out.blocks.append(Paragraph(t("degradation_claim"), lead=t("paper_claim_lead"), style="claim"))
+
+    if any(r.get("history") for r in runs):
+        for metric in ("train_error", "test_error"):
+            out.blocks.append(
+                ctx.figure(
+                    f"{study.key}-{metric.replace('_', '-')}",
+                    t(f"fig_{metric}_curves"),
+                    lambda p, m=metric: figures.plot_training_curves(runs, p, metric=m),
+                )
+            )
+    if summary:
+        out.blocks.append(
+            ctx.figure(
+                f"{study.key}-error-vs-depth",
+                t("fig_error_vs_depth"),
+                lambda p: figures.plot_error_vs_depth(summary, p),
+            )
+        )
+
+    verdict = _verdict_sentences(data.get("verdict"), summary, t)
+    out.blocks.append(Heading(t("h_verdict"), 3))
+    out.blocks += [Paragraph(s, style="verdict") for s in verdict]
+    out.findings += verdict
+    return out
+
+
+def _verdict_sentences(
+    verdict: Mapping[str, Any] | None, summary: Sequence[Mapping[str, Any]], t: Wording
+) -> list[str]:
+    if not verdict:
+        return [t("no_verdict")]
+    v = verdict
+    margin = fmt.pct(v.get("margin"))
+    sentences = []
+    observed = bool(v.get("degradation_observed"))
+    sentences.append(
+        t(
+            "verdict_deg_yes" if observed else "verdict_deg_no",
+            deep=v.get("plain_deep", fmt.MISSING),
+            shallow=v.get("plain_shallow", fmt.MISSING),
+            gap=fmt.gap(v.get("plain_gap"), v.get("plain_gap_std")),
+            margin=margin,
+        )
+    )
+    if v.get("residual_gap") is not None:
+        sentences.append(
+            t(
+                "verdict_res_yes" if v.get("residual_avoids_degradation") else "verdict_res_no",
+                deep=v.get("residual_deep", fmt.MISSING),
+                shallow=v.get("residual_shallow", fmt.MISSING),
+                gap=fmt.gap(v.get("residual_gap"), v.get("residual_gap_std")),
+                margin=margin,
+            )
+        )
+    if not observed:
+        sentences.append(t("verdict_nothing_to_fix"))
+
+    by_model = {str(r.get("model")): r for r in summary}
+    pair_names = [
+        v.get(k) for k in ("plain_shallow", "plain_deep", "residual_shallow", "residual_deep")
+    ]
+    if all(name in by_model for name in pair_names):
+        tests = {n: fmt.mean_std(by_model[n].get("final_test_error")) for n in pair_names}
+        sentences.append(
+            t(
+                "deg_test_compare",
+                plain_deep=pair_names[1],
+                plain_shallow=pair_names[0],
+                residual_deep=pair_names[3],
+                residual_shallow=pair_names[2],
+                pd=tests[pair_names[1]],
+                ps=tests[pair_names[0]],
+                rd=tests[pair_names[3]],
+                rs=tests[pair_names[2]],
+            )
+        )
+
+    for prefix in ("plain", "residual"):
+        value, std = fmt.stat(v.get(f"{prefix}_gap"))[0], fmt.stat(v.get(f"{prefix}_gap_std"))[0]
+        if value is not None and std is not None and std > 0 and abs(value) <= std:
+            sentences.append(
+                t(
+                    "within_noise",
+                    deep=v.get(f"{prefix}_deep", fmt.MISSING),
+                    shallow=v.get(f"{prefix}_shallow", fmt.MISSING),
+                )
+            )
+    counts = [fmt.stat(r.get("final_train_error"))[2] for r in summary]
+    if counts and all(n == 1 for n in counts):
+        sentences.append(t("single_seed_caveat"))
+    return sentences
+
+
+def _summary_from_runs(runs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Mean ± std over seeds per model, for results that stored runs but no summary."""
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for run in runs:
+        groups.setdefault(str(run.get("model")), []).append(run)
+    summary = []
+    for name, group in groups.items():
+        row: dict[str, Any] = {k: group[0].get(k) for k in ("kind", "depth", "params", "flops")}
+        row["model"] = name
+        for out_key, section, key in (
+            ("final_train_error", "final", "train_error"),
+            ("final_test_error", "final", "test_error"),
+            ("best_test_error", "best", "test_error"),
+        ):
+            values = [
+                (r.get(section) or {}).get(key)
+                for r in group
+                if (r.get(section) or {}).get(key) is not None
+            ]
+            if values:
+                std = statistics.stdev(values) if len(values) > 1 else 0.0
+                row[out_key] = {"mean": statistics.fmean(values), "std": std, "n": len(values)}
+        summary.append(row)
+    return summary
+
+
+def _paper_cifar_errors(data: Mapping[str, Any]) -> dict[str, float]:
+    """The paper's CIFAR-10 test errors by model: as the study stored them, else reference."""
+    stored = (data.get("paper") or {}).get("cifar10_test_error")
+    if stored:
+        return {str(k): v for k, v in stored.items() if v is not None}
+    return {name: row.paper_error for name, row in reference.CIFAR10_TABLE6.items()}
+
+
+# --- responses -------------------------------------------------------------------------------
+
+
+def _responses(study: StudyResult, ctx: Context) -> StudySection:
+    t, out = ctx.t, StudySection()
+    models = sorted(study.data.get("models") or [], key=_kind_depth)
+    out.blocks.append(Paragraph(t("resp_intro")))
+    rows = []
+    for m in models:
+        std = [x for x in m.get("layer_std") or [] if x is not None]
+        rows.append(
+            (
+                str(m.get("model", fmt.MISSING)),
+                _kind(m.get("kind"), t),
+                str(m.get("depth", fmt.MISSING)),
+                str(len(std)),
+                fmt.sig(_mean_response(m)),
+                fmt.sig(max(std) if std else None),
+                fmt.sig(min(std) if std else None),
+            )
+        )
+    header = (
+        t("col_model"),
+        t("col_kind"),
+        t("col_depth"),
+        t("col_layers_3x3"),
+        t("col_mean_std"),
+        t("col_max_std"),
+        t("col_min_std"),
+    )
+    out.blocks.append(Table(header, tuple(rows), numeric=frozenset(range(2, 7))))
+    out.blocks.append(Paragraph(t("figure7_claim"), lead=t("paper_claim_lead"), style="claim"))
+    if any(m.get("layer_std") for m in models):
+        out.blocks.append(
+            ctx.figure(
+                f"{study.key}-layer-responses",
+                t("fig_responses"),
+                lambda p: figures.plot_layer_responses(models, p),
+            )
+        )
+
+    for depth, plain, residual in _pairs_by_depth(models):
+        p, r = _mean_response(plain), _mean_response(residual)
+        if p is None or r is None:
+            continue
+        key = "resp_res_smaller" if r < p else "resp_res_not_smaller"
+        out.findings.append(t(key, depth=depth, res=fmt.sig(r), plain=fmt.sig(p)))
+    residual = [m for m in models if m.get("kind") == "residual" and _mean_response(m) is not None]
+    if len(residual) >= 2:
+        residual.sort(key=lambda m: m.get("depth") or 0)
+        values = [_mean_response(m) for m in residual]
+        chain = " → ".join(f"{m.get('model')} {fmt.sig(v)}" for m, v in zip(residual, values))
+        falling = all(b < a for a, b in zip(values, values[1:]))
+        out.findings.append(
+            t("resp_deeper_smaller" if falling else "resp_deeper_not_smaller", chain=chain)
+        )
+    out.blocks += [Paragraph(f, style="verdict") for f in out.findings]
+    return out
+
+
+def _mean_response(model: Mapping[str, Any]) -> float | None:
+    stored = fmt.stat(model.get("mean_std"))[0]
+    if stored is not None:
+        return stored
+    std = [x for x in model.get("layer_std") or [] if x is not None]
+    return statistics.fmean(std) if std else None
+
+
+# --- gradients -------------------------------------------------------------------------------
+
+
+def _gradients(study: StudyResult, ctx: Context) -> StudySection:
+    t, out = ctx.t, StudySection()
+    models = sorted(study.data.get("models") or [], key=_kind_depth)
+    trained = any(m.get("trained") for m in models)
+    out.blocks.append(Paragraph(t("grad_intro")))
+    if trained:
+        out.blocks.append(Paragraph(t("grad_trained_too")))
+    header = [
+        t("col_model"),
+        t("col_kind"),
+        t("col_depth"),
+        t("col_layers"),
+        t("col_first_grad"),
+        t("col_last_grad"),
+        t("col_first_over_last"),
+    ]
+    if trained:
+        header.append(t("col_first_grad_trained"))
+    rows = []
+    for m in models:
+        init = m.get("init") or []
+        row = [
+            str(m.get("model", fmt.MISSING)),
+            _kind(m.get("kind"), t),
+            str(m.get("depth", fmt.MISSING)),
+            str(len(init)),
+            fmt.sig(init[0] if init else None),
+            fmt.sig(init[-1] if init else None),
+            fmt.sig(_first_over_last(m)),
+        ]
+        if trained:
+            row.append(fmt.sig((m.get("trained") or [None])[0]))
+        rows.append(tuple(row))
+    out.blocks.append(Table(tuple(header), tuple(rows), numeric=frozenset(range(2, len(header)))))
+    if any(m.get("init") for m in models):
+        out.blocks.append(
+            ctx.figure(
+                f"{study.key}-gradient-norms",
+                t("fig_gradients"),
+                lambda p: figures.plot_gradient_norms(models, p),
+            )
+        )
+
+    for depth, plain, residual in _pairs_by_depth(models):
+        p, r = (plain.get("init") or [None])[0], (residual.get("init") or [None])[0]
+        if not p or not r:
+            continue
+        key = "grad_res_larger" if r > p else "grad_res_not_larger"
+        out.findings.append(
+            t(
+                key,
+                depth=depth,
+                plain=fmt.sig(p),
+                res=fmt.sig(r),
+                factor=fmt.sig(r / p),
+                plain_ratio=fmt.sig(_first_over_last(plain)),
+                res_ratio=fmt.sig(_first_over_last(residual)),
+            )
+        )
+    out.blocks += [Paragraph(f, style="verdict") for f in out.findings]
+    return out
+
+
+def _first_over_last(model: Mapping[str, Any]) -> float | None:
+    stored = fmt.stat(model.get("first_over_last"))[0]
+    if stored is not None:
+        return stored
+    init = model.get("init") or []
+    return init[0] / init[-1] if len(init) >= 2 and init[-1] else None
+
+
+# --- table6 ----------------------------------------------------------------------------------
+
+
+def _table6(study: StudyResult, ctx: Context) -> StudySection:
+    t, data, out = ctx.t, study.data, StudySection()
+    out.blocks.append(Paragraph(t("t6_intro")))
+    header = (
+        t("col_model"),
+        t("col_params"),
+        t("col_paper_error"),
+        t("col_repro_error"),
+        t("col_measured"),
+        t("col_status"),
+    )
+    rows = []
+    for row in data.get("rows") or []:
+        name = str(row.get("model", fmt.MISSING))
+        ref = reference.CIFAR10_TABLE6.get(name)
+        paper = row.get("paper_error", ref.paper_error if ref else None)
+        measured = row.get("measured_error")
+        status = row.get("status") or ("measured" if measured else "not run")
+        params = (
+            fmt.count(row["params"])
+            if row.get("params")
+            else (ref.params_label if ref else fmt.MISSING)
+        )
+        rows.append(
+            (
+                name,
+                params,
+                fmt.pct(paper),
+                fmt.pct(ref.reproduction_error if ref else None),
+                fmt.mean_std(measured) if measured else t("status_not_run"),
+                _status(status, t),
+            )
+        )
+        mean = fmt.stat(measured)[0]
+        if mean is not None and fmt.stat(paper)[0] is not None:
+            out.findings.append(
+                t(
+                    "t6_measured_line",
+                    model=name,
+                    measured=fmt.mean_std(measured),
+                    paper=fmt.pct(paper),
+                    diff=fmt.gap(mean - fmt.stat(paper)[0]),
+                )
+            )
+    out.blocks.append(Table(header, tuple(rows), numeric=frozenset({1, 2, 3, 4})))
+    if data.get("note"):
+        out.blocks.append(Paragraph(str(data["note"]), lead=t("note_lead"), style="note"))
+    if not out.findings:
+        out.findings.append(t("t6_none_measured"))
+    out.blocks += [Paragraph(f, style="verdict") for f in out.findings]
+    return out
+
+
+def _status(status: str, t: Wording) -> str:
+    return {"measured": t("status_measured"), "not run": t("status_not_run")}.get(status, status)
+
+
+# --- anything else ---------------------------------------------------------------------------
+
+
+def _unknown(study: StudyResult, ctx: Context) -> StudySection:
+    return StudySection(blocks=[Paragraph(ctx.t("unknown_study", study=study.study), style="note")])
+
+
+def _confusion_figures(study: StudyResult, ctx: Context) -> list[Block]:
+    """Optional: {"confusion": {"model", "classes", "matrix"}} (or a list of them) in any study."""
+    stored = study.data.get("confusion")
+    entries = stored if isinstance(stored, list) else [stored] if stored else []
+    blocks: list[Block] = []
+    for i, entry in enumerate(entries):
+        if not entry.get("matrix") or not entry.get("classes"):
+            continue
+        model = str(entry.get("model", fmt.MISSING))
+        blocks.append(
+            ctx.figure(
+                f"{study.key}-confusion-{i + 1}",
+                ctx.t("fig_confusion", model=model),
+                lambda p, e=entry, m=model: figures.plot_confusion_matrix(
+                    e["matrix"], e["classes"], p, title=f"Confusion matrix, {m}"
+                ),
+            )
+        )
+    return blocks
+
+
+# --- shared helpers --------------------------------------------------------------------------
+
+
+def _pairs_by_depth(
+    models: Sequence[Mapping[str, Any]],
+) -> list[tuple[Any, Mapping[str, Any], Mapping[str, Any]]]:
+    """(depth, plain, residual) for each depth at which both kinds were measured."""
+    plain = {m.get("depth"): m for m in models if m.get("kind") == "plain"}
+    residual = {m.get("depth"): m for m in models if m.get("kind") == "residual"}
+    depths = sorted(d for d in plain.keys() & residual.keys() if d is not None)
+    return [(d, plain[d], residual[d]) for d in depths]
+
+
+def _kind_depth(row: Mapping[str, Any]) -> tuple[bool, int, str]:
+    return (row.get("kind") != "plain", row.get("depth") or 0, str(row.get("model")))
+
+
+def _kind(kind: Any, t: Wording) -> str:
+    return t(f"kind_{kind}") if kind in ("plain", "residual") else str(kind or fmt.MISSING)
+
+
+def _dataset_name(data: Mapping[str, Any]) -> str:
+    return str((data.get("dataset") or {}).get("name") or fmt.MISSING)
+
+
+RENDERERS: dict[str, Callable[[StudyResult, Context], StudySection]] = {
+    "degradation": _degradation,
+    "responses": _responses,
+    "gradients": _gradients,
+    "table6": _table6,
+}

@@ -1,0 +1,157 @@
+"""The report as a reader sees it: headless Chromium loads the page from disk.
+
+Needs Debian's chromium and chromium-driver (apt-get install -y chromium chromium-driver
+fonts-noto-cjk); skipped, with that reason, where they are not installed.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+IMAGES_JS = """
+return Array.from(document.images).map(img => [img.complete, img.naturalWidth, img.naturalHeight]);
+"""
+OVERFLOW_JS = """
+return [document.body.scrollWidth, document.documentElement.scrollWidth, window.innerWidth];
+"""
+
+
+def _browser_missing() -> str | None:
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not (path.is_file() or shutil.which(path.name)):
+            return (
+                f"{path} is not installed "
+                "(apt-get install -y chromium chromium-driver fonts-noto-cjk)"
+            )
+    return None
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory: pytest.TempPathFactory):
+    missing = _browser_missing()
+    if missing:
+        pytest.skip(missing)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+        "--window-size=1280,1000",
+    ):
+        options.add_argument(arg)
+    browser = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    browser.set_page_load_timeout(60)
+    yield browser
+    browser.quit()
+
+
+def _load(driver, page: Path) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(page.resolve().as_uri())
+    WebDriverWait(driver, 20).until(
+        lambda d: (
+            d.execute_script("return document.readyState") == "complete"
+            and all(done for done, _, _ in d.execute_script(IMAGES_JS))
+        )
+    )
+
+
+def _full_page_screenshot(driver, path: Path) -> None:
+    height = min(driver.execute_script("return document.documentElement.scrollHeight"), 12000)
+    width = driver.execute_script("return window.innerWidth")
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
+    )
+    driver.save_screenshot(str(path))
+
+
+EXPECTED_TEXT = {
+    "en": ["Degradation observed", "9.83 ± 0.08", "+5.66 ± 0.13", "8.75", "not observed"],
+    "zh": ["观察到退化", "9.83 ± 0.08", "+5.66 ± 0.13", "8.75", "未运行"],
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_report_renders_in_chromium(driver, built_demo, synthetic, tmp_path, lang):
+    paths = built_demo[lang]
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    driver.set_window_size(1280, 1000)
+    _load(driver, paths.html)
+
+    images = driver.execute_script(IMAGES_JS)
+    assert len(images) == len(paths.figures) == 6
+    assert all(done and width > 0 and height > 0 for done, width, height in images), images
+
+    text = driver.execute_script("return document.body.innerText")
+    for needle in [*EXPECTED_TEXT[lang], synthetic.command]:
+        if needle == "not observed":  # this fixture did degrade; the phrase must be absent
+            assert needle not in text
+        else:
+            assert needle in text, needle
+    assert driver.execute_script("return document.documentElement.lang") == (
+        "en" if lang == "en" else "zh-CN"
+    )
+    _full_page_screenshot(driver, tmp_path / f"report-{lang}-desktop.png")
+    assert (tmp_path / f"report-{lang}-desktop.png").stat().st_size > 50_000
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_report_fits_a_phone(driver, built_demo, tmp_path, lang):
+    # A 390 px phone viewport, with the page's meta viewport honoured (mobile emulation).
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True},
+    )
+    try:
+        _load(driver, built_demo[lang].html)
+        body_width, doc_width, inner = driver.execute_script(OVERFLOW_JS)
+        assert inner <= 400
+        assert body_width <= inner + 1 and doc_width <= inner + 1, (body_width, doc_width, inner)
+        widths = driver.execute_script(
+            "return Array.from(document.images).map(i => i.getBoundingClientRect().width)"
+        )
+        assert widths and max(widths) <= inner
+        # Wide tables scroll inside their own box instead of widening the page.
+        scrollable = driver.execute_script(
+            "return Array.from(document.querySelectorAll('.table-wrap'))"
+            ".filter(w => w.scrollWidth > w.clientWidth).length"
+        )
+        assert scrollable >= 1
+        driver.save_screenshot(str(tmp_path / f"report-{lang}-phone.png"))
+        _full_page_screenshot(driver, tmp_path / f"report-{lang}-phone-full.png")
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_report_fits_a_400px_window(driver, built_demo, tmp_path, lang):
+    # A plain narrow desktop window (no mobile emulation).
+    driver.set_window_size(400, 900)
+    try:
+        _load(driver, built_demo[lang].html)
+        body_width, doc_width, inner = driver.execute_script(OVERFLOW_JS)
+        assert inner <= 420
+        assert body_width <= inner + 1 and doc_width <= inner + 1, (body_width, doc_width, inner)
+        driver.save_screenshot(str(tmp_path / f"report-{lang}-400px.png"))
+    finally:
+        driver.set_window_size(1280, 1000)
