@@ -36,8 +36,14 @@ def cmd_models(args: argparse.Namespace) -> int:
         for col in ("stage", "blocks", "out_channels", "stride", "output", "params"):
             table.add_column(col, justify="left" if col == "stage" else "right")
         for r in rows:
-            table.add_row(r["stage"], str(r["blocks"] or ""), str(r["out_channels"]),
-                          str(r["stride"]), r["output"], f"{r['params']:,}")
+            table.add_row(
+                r["stage"],
+                str(r["blocks"] or ""),
+                str(r["out_channels"]),
+                str(r["stride"]),
+                r["output"],
+                f"{r['params']:,}",
+            )
         _console().print(table)
         return 0
     if not list_models(args.filter):
@@ -47,13 +53,30 @@ def cmd_models(args: argparse.Namespace) -> int:
         print(json.dumps([r.as_dict() for r in rows], indent=2))
         return 0
     table = Table(title="reslab models (GFLOPs: forward, 2 FLOPs per multiply-add)")
-    for col in ("name", "family", "kind", "block", "shortcut", "depth", "params", "GFLOPs",
-                "input"):
+    for col in (
+        "name",
+        "family",
+        "kind",
+        "block",
+        "shortcut",
+        "depth",
+        "params",
+        "GFLOPs",
+        "input",
+    ):
         table.add_column(col, justify="left" if col in ("name", "family", "kind") else "right")
     for r in rows:
-        table.add_row(r.name, r.family + (" pre-act" if r.preact else ""), r.kind, r.block,
-                      r.shortcut, str(r.depth), f"{r.params:,}", f"{r.gflops:.3f}",
-                      "x".join(map(str, r.input_size)))
+        table.add_row(
+            r.name,
+            r.family + (" pre-act" if r.preact else ""),
+            r.kind,
+            r.block,
+            r.shortcut,
+            str(r.depth),
+            f"{r.params:,}",
+            f"{r.gflops:.3f}",
+            "x".join(map(str, r.input_size)),
+        )
     _console().print(table)
     return 0
 
@@ -67,8 +90,230 @@ def _add_models(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_models)
 
 
+# ----------------------------------------------------------------------------- train
+def cmd_train(args: argparse.Namespace) -> int:
+    if args.nproc and args.nproc > 1:
+        return _launch_torchrun(args)
+    from reslab.engine import train
+
+    run = train(args.config, args.overrides, resume=args.resume)
+    if run.status == "interrupted":
+        print(f"run saved at step {run.step}: resume with --resume auto", file=sys.stderr)
+    return 0
+
+
+def _launch_torchrun(args: argparse.Namespace) -> int:
+    """`reslab train --nproc N` is `torchrun --standalone --nproc-per-node N -m reslab train`."""
+    import subprocess
+
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc-per-node={args.nproc}",
+        f"--max-restarts={args.max_restarts}",
+        "-m",
+        "reslab",
+        "train",
+    ]
+    if args.config:
+        cmd.append(str(args.config))
+    cmd += list(args.overrides)
+    if args.resume or args.max_restarts:
+        cmd += ["--resume", args.resume or "auto"]
+    return subprocess.call(cmd)
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train a model from a YAML recipe",
+        description="Train a model. Any config field can be overridden as "
+        "section.key=value, e.g. train.iterations=500 model.name=resnet56.",
+    )
+    p.add_argument(
+        "config",
+        nargs="?",
+        help="recipe file, or the name of a shipped recipe (e.g. digits_resnet20)",
+    )
+    p.add_argument("overrides", nargs="*", help="section.key=value overrides")
+    p.add_argument(
+        "--resume",
+        nargs="?",
+        const="auto",
+        help="'auto' (the newest checkpoint of this run), a run dir or a checkpoint",
+    )
+    p.add_argument("--nproc", type=int, default=0, help="launch N processes with torchrun")
+    p.add_argument(
+        "--max-restarts",
+        type=int,
+        default=0,
+        help="with --nproc: restart failed workers (they resume automatically)",
+    )
+    p.set_defaults(func=cmd_train)
+
+
+# ----------------------------------------------------------------------------- eval
+def cmd_eval(args: argparse.Namespace) -> int:
+    from reslab.engine import evaluate
+
+    res = evaluate(
+        args.source,
+        data=args.data,
+        root=args.root,
+        split=args.split,
+        batch_size=args.batch_size,
+        device=args.device,
+        ten_crop=args.ten_crop,
+    )
+    if args.json:
+        print(json.dumps(res.as_dict(), indent=2))
+        return 0
+    print(
+        f"{args.source} on {args.data or 'its dataset'} ({args.split}, {res.count} images): "
+        f"top-1 error {res.top1_error:.2f}% (accuracy {res.top1_accuracy:.2f}%), "
+        f"top-5 error {res.top5_error:.2f}%, loss {res.loss:.4f}"
+    )
+    from rich.table import Table
+
+    table = Table(title="per-class accuracy and confusion matrix (rows: true, cols: predicted)")
+    table.add_column("class")
+    table.add_column("acc %", justify="right")
+    for c in res.classes:
+        table.add_column(c[:6], justify="right")
+    for c, acc, row in zip(res.classes, res.per_class_accuracy, res.confusion):
+        table.add_row(c, f"{acc:.1f}", *map(str, row))
+    _console().print(table)
+    if args.confusion_png:
+        from reslab.report.figures import plot_confusion_matrix
+
+        path = plot_confusion_matrix(res.confusion, res.classes, args.confusion_png)
+        print(f"confusion matrix: {path}")
+    return 0
+
+
+def _add_eval(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "eval", help="evaluate trained weights: error, per-class accuracy, confusion matrix"
+    )
+    p.add_argument("source", help="a run directory or a reslab .safetensors file")
+    p.add_argument("--data", help="dataset name (default: the one it was trained on)")
+    p.add_argument("--root", help="dataset directory (or an image folder)")
+    p.add_argument("--split", default="test", choices=["test", "val", "train"])
+    p.add_argument("--batch-size", type=int, default=500)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--ten-crop", action="store_true", help="10-crop testing (image folders)")
+    p.add_argument("--confusion-png", help="also save the confusion matrix as a PNG here")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_eval)
+
+
+# ----------------------------------------------------------------------------- predict
+def cmd_predict(args: argparse.Namespace) -> int:
+    from reslab.inference import format_prediction, predict
+
+    failures = 0
+    for p in predict(
+        args.weights, args.images, topk=args.topk, batch_size=args.batch_size, device=args.device
+    ):
+        if args.json:
+            print(json.dumps({"path": p.path, "top": p.top, "error": p.error}))
+        elif p.error:
+            print(format_prediction(p), file=sys.stderr)
+        else:
+            print(format_prediction(p))
+        failures += p.error is not None
+    return 1 if failures else 0
+
+
+def _add_predict(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("predict", help="top-k classes for image files")
+    p.add_argument("weights", help="a run directory or a reslab .safetensors file")
+    p.add_argument("images", nargs="+", help="image files (any common format and size)")
+    p.add_argument("--topk", type=int, default=5)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--json", action="store_true", help="one JSON object per image")
+    p.set_defaults(func=cmd_predict)
+
+
+# ----------------------------------------------------------------------------- export
+def cmd_export(args: argparse.Namespace) -> int:
+    from reslab.inference import export
+
+    suffix = {"onnx": ".onnx", "torchscript": ".pt", "safetensors": ".safetensors"}[args.format]
+    out = args.out or str(_default_export_path(args.weights, suffix))
+    res = export(args.weights, out, format=args.format, opset=args.opset)
+    diff = (
+        f", max abs diff vs PyTorch {res.max_abs_diff:.2e}" if res.max_abs_diff is not None else ""
+    )
+    print(f"exported {res.format}: {res.path}{diff}")
+    return 0
+
+
+def _default_export_path(weights: str, suffix: str):
+    from pathlib import Path
+
+    p = Path(weights)
+    return (p / f"model{suffix}") if p.is_dir() else p.with_suffix(suffix)
+
+
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="export weights to ONNX, TorchScript or safetensors")
+    p.add_argument("weights", help="a run directory or a reslab .safetensors file")
+    p.add_argument("--format", choices=["onnx", "torchscript", "safetensors"], default="onnx")
+    p.add_argument("--out", help="output file (default: beside the weights)")
+    p.add_argument("--opset", type=int, default=17)
+    p.set_defaults(func=cmd_export)
+
+
+# ----------------------------------------------------------------------------- data
+def cmd_data(args: argparse.Namespace) -> int:
+    from reslab.data import default_root, download
+
+    root = args.root or default_root()
+    path = download(args.name, root)
+    print(f"{args.name}: verified files in {path}")
+    return 0
+
+
+def _add_data(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("data", help="download and verify a dataset's official archive")
+    p.add_argument("action", choices=["download"])
+    p.add_argument("name", help="cifar10, cifar100, mnist or fashion_mnist")
+    p.add_argument("--root", help="where to put it (default: $RESLAB_DATA or ~/.cache/reslab/data)")
+    p.set_defaults(func=cmd_data)
+
+
+# ----------------------------------------------------------------------------- report
+def cmd_report(args: argparse.Namespace) -> int:
+    from reslab.report import build_report
+
+    paths = build_report(args.run_dir, lang=args.lang, out_dir=args.out)
+    print(f"report: {paths.html}")
+    print(f"markdown: {paths.markdown}")
+    return 0
+
+
+def _add_report(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="build the HTML/Markdown report of a study run")
+    p.add_argument("run_dir", help="a study's run directory (holding results.json)")
+    p.add_argument("--lang", choices=["en", "zh"], default="en")
+    p.add_argument("--out", help="output directory (default: the run directory)")
+    p.set_defaults(func=cmd_report)
+
+
 # ----------------------------------------------------------------------------- main
-_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_models]
+_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_models,
+    _add_train,
+    _add_eval,
+    _add_predict,
+    _add_export,
+    _add_data,
+    _add_report,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,7 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="reslab",
-        description="Deep residual networks: build, train, evaluate, reproduce the paper.")
+        description="Deep residual networks: build, train, evaluate, reproduce the paper.",
+    )
     parser.add_argument("--version", action="version", version=f"reslab {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -36,8 +36,11 @@ def test_preact1001_params_near_paper():
 
 
 def _projection_params(model: torch.nn.Module) -> int:
-    return sum(models.count_params(b.downsample) for b in model.blocks()
-               if b.downsample is not None and not isinstance(b.downsample, PadShortcut))
+    return sum(
+        models.count_params(b.downsample)
+        for b in model.blocks()
+        if b.downsample is not None and not isinstance(b.downsample, PadShortcut)
+    )
 
 
 @pytest.mark.parametrize("name", [n for n in models.list_models() if "plain" in n])
@@ -45,8 +48,9 @@ def test_plain_twin_has_residual_params_minus_projections(name):
     twin = name.replace("plain", "resnet")
     with torch.device("meta"):
         plain, residual = models.create(name), models.create(twin)
-    assert models.count_params(plain) == (models.count_params(residual)
-                                          - _projection_params(residual))
+    assert models.count_params(plain) == (
+        models.count_params(residual) - _projection_params(residual)
+    )
     assert plain.spec.depth == residual.spec.depth
 
 

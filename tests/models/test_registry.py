@@ -10,8 +10,13 @@ def test_every_paper_model_is_registered():
     for depth in (20, 32, 44, 56, 110, 1202, 18, 34, 50, 101, 152):
         assert f"resnet{depth}" in names
         assert f"plain{depth}" in names
-    for name in ("preact_resnet110", "preact_resnet164", "preact_resnet1001",
-                 "preact_resnet18", "preact_resnet50"):
+    for name in (
+        "preact_resnet110",
+        "preact_resnet164",
+        "preact_resnet1001",
+        "preact_resnet18",
+        "preact_resnet50",
+    ):
         assert name in names
 
 
@@ -40,8 +45,9 @@ def test_bad_spec_values_are_refused(bad):
 
 
 def test_filter_glob_and_substring():
-    assert models.list_models("plain*") == [n for n in models.list_models()
-                                            if n.startswith("plain")]
+    assert models.list_models("plain*") == [
+        n for n in models.list_models() if n.startswith("plain")
+    ]
     assert "preact_resnet50" in models.list_models("resnet50")
 
 

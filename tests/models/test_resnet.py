@@ -4,6 +4,7 @@ import torch
 from reslab import models
 from reslab.models.blocks import PadShortcut
 
+
 def _small_input(model, batch):
     size = 8 if model.spec.family == "cifar" else 32
     return torch.randn(batch, model.in_channels, size, size)

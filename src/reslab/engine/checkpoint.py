@@ -33,10 +33,17 @@ def rng_state() -> dict[str, Any]:
     py_state = random.getstate()
     state: dict[str, Any] = {
         "torch": torch.get_rng_state(),
-        "numpy": {"keys": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
-                  "has_gauss": int(np_state[3]), "cached_gaussian": float(np_state[4])},
-        "python": {"version": py_state[0], "state": torch.tensor(py_state[1], dtype=torch.int64),
-                   "gauss": py_state[2]},
+        "numpy": {
+            "keys": torch.from_numpy(np_state[1].astype(np.int64)),
+            "pos": int(np_state[2]),
+            "has_gauss": int(np_state[3]),
+            "cached_gaussian": float(np_state[4]),
+        },
+        "python": {
+            "version": py_state[0],
+            "state": torch.tensor(py_state[1], dtype=torch.int64),
+            "gauss": py_state[2],
+        },
     }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
@@ -46,8 +53,15 @@ def rng_state() -> dict[str, Any]:
 def set_rng_state(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
     n = state["numpy"]
-    np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"],
-                         n["has_gauss"], n["cached_gaussian"]))
+    np.random.set_state(
+        (
+            "MT19937",
+            n["keys"].numpy().astype(np.uint32),
+            n["pos"],
+            n["has_gauss"],
+            n["cached_gaussian"],
+        )
+    )
     p = state["python"]
     random.setstate((p["version"], tuple(int(x) for x in p["state"].tolist()), p["gauss"]))
     if "cuda" in state and torch.cuda.is_available():
@@ -92,8 +106,10 @@ class CheckpointManager:
                 return load_checkpoint(path, map_location), path
             except CheckpointError as e:
                 warnings.warn(f"{e}; falling back to an older checkpoint", stacklevel=2)
-        raise CheckpointError(f"no valid checkpoint in {self.directory}: all {len(paths)} are "
-                              "corrupt; start a new run or restore a backup")
+        raise CheckpointError(
+            f"no valid checkpoint in {self.directory}: all {len(paths)} are "
+            "corrupt; start a new run or restore a backup"
+        )
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
@@ -107,8 +123,11 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     required = ("format_version", "step", "model", "optimizer")
     if not isinstance(state, dict) or any(k not in state for k in required):
         raise CheckpointError(f"checkpoint {path} is incomplete (it lacks {', '.join(required)})")
-    bad = [k for k, v in state["model"].items()
-           if torch.is_floating_point(v) and not torch.isfinite(v).all()]
+    bad = [
+        k
+        for k, v in state["model"].items()
+        if torch.is_floating_point(v) and not torch.isfinite(v).all()
+    ]
     if bad:
         raise CheckpointError(f"checkpoint {path} holds non-finite weights ({bad[0]})")
     return state

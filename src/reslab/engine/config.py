@@ -81,8 +81,9 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         _check(self.batch_size >= 1, "data.batch_size", "must be >= 1", self.batch_size)
-        _check(self.eval_batch_size >= 1, "data.eval_batch_size", "must be >= 1",
-               self.eval_batch_size)
+        _check(
+            self.eval_batch_size >= 1, "data.eval_batch_size", "must be >= 1", self.eval_batch_size
+        )
         _check(self.val_size >= 0, "data.val_size", "must be >= 0", self.val_size)
         _check(self.crop_pad >= 0, "data.crop_pad", "must be >= 0", self.crop_pad)
 
@@ -110,8 +111,12 @@ class OptimConfig:
         _check(self.lr > 0, "optim.lr", "must be > 0", self.lr)
         _check(self.weight_decay >= 0, "optim.weight_decay", "must be >= 0", self.weight_decay)
         _check(0 <= self.momentum < 1, "optim.momentum", "must be in [0, 1)", self.momentum)
-        _check(0 <= self.label_smoothing < 1, "optim.label_smoothing", "must be in [0, 1)",
-               self.label_smoothing)
+        _check(
+            0 <= self.label_smoothing < 1,
+            "optim.label_smoothing",
+            "must be in [0, 1)",
+            self.label_smoothing,
+        )
         _check(0 <= self.ema_decay < 1, "optim.ema_decay", "must be in [0, 1)", self.ema_decay)
 
 
@@ -171,11 +176,15 @@ class TrainConfig:
     """Show a progress bar (plain log lines off a terminal)."""
 
     def __post_init__(self) -> None:
-        for key in ("iterations", "eval_every", "log_every", "checkpoint_every",
-                    "keep_checkpoints"):
+        for key in (
+            "iterations",
+            "eval_every",
+            "log_every",
+            "checkpoint_every",
+            "keep_checkpoints",
+        ):
             _check(getattr(self, key) >= 1, f"train.{key}", "must be >= 1", getattr(self, key))
-        _check(self.max_bad_steps >= 0, "train.max_bad_steps", "must be >= 0",
-               self.max_bad_steps)
+        _check(self.max_bad_steps >= 0, "train.max_bad_steps", "must be >= 0", self.max_bad_steps)
 
 
 @dataclass
@@ -204,8 +213,10 @@ def _check(ok: bool, key: str, rule: str, value: Any) -> None:
 
 
 # ----------------------------------------------------------------------------- loading
-def load_config(source: str | Path | dict | Config | None = None,
-                overrides: list[str] | dict[str, Any] | None = None) -> Config:
+def load_config(
+    source: str | Path | dict | Config | None = None,
+    overrides: list[str] | dict[str, Any] | None = None,
+) -> Config:
     """Build a Config from a YAML recipe (or a dict), then apply ``key=value`` overrides."""
     if isinstance(source, Config):
         data = source.to_dict()
@@ -231,7 +242,9 @@ def resolve_recipe_path(path: str | Path) -> Path:
             return candidate
     shipped = sorted(x.stem for x in CONFIG_DIR.glob("*.yaml"))
     close = difflib.get_close_matches(p.stem, shipped, n=3)
-    hint = f"did you mean {', '.join(close)}?" if close else f"shipped recipes: {', '.join(shipped)}"
+    hint = (
+        f"did you mean {', '.join(close)}?" if close else f"shipped recipes: {', '.join(shipped)}"
+    )
     raise ConfigError(f"config file not found: {path} ({hint})")
 
 
@@ -278,8 +291,9 @@ def _parse_overrides(overrides: list[str] | dict[str, Any] | None) -> dict[str, 
     out = {}
     for item in overrides:
         if "=" not in item:
-            raise ConfigError(f"override {item!r} must look like section.key=value, "
-                              f"e.g. train.iterations=2000")
+            raise ConfigError(
+                f"override {item!r} must look like section.key=value, e.g. train.iterations=2000"
+            )
         key, raw = item.split("=", 1)
         try:
             out[key.strip()] = yaml.safe_load(raw) if raw.strip() else None
@@ -310,8 +324,9 @@ def from_dict(cls: type, data: Any, prefix: str) -> Any:
         key = unknown[0]
         close = difflib.get_close_matches(key, list(fields), n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
-        raise ConfigError(f"unknown config key {prefix}{key}: {hint}valid keys here: "
-                          f"{', '.join(fields)}")
+        raise ConfigError(
+            f"unknown config key {prefix}{key}: {hint}valid keys here: {', '.join(fields)}"
+        )
     kwargs = {}
     for name, value in data.items():
         kwargs[name] = _coerce(hints[name], value, f"{prefix}{name}")
@@ -338,8 +353,9 @@ def _coerce(tp: Any, value: Any, key: str) -> Any:
     if origin is Literal:
         choices = get_args(tp)
         if value not in choices:
-            raise ConfigError(f"{key} must be one of {', '.join(map(repr, choices))}, "
-                              f"got {value!r}")
+            raise ConfigError(
+                f"{key} must be one of {', '.join(map(repr, choices))}, got {value!r}"
+            )
         return value
     if origin is list:
         (item,) = get_args(tp)

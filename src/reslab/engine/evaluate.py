@@ -45,9 +45,16 @@ class EvalResult:
 
 
 @torch.no_grad()
-def run_eval(model: nn.Module, batches: Batches, num_classes: int, *, device: torch.device,
-             precision: str = "fp32", info: DistInfo | None = None,
-             classes: list[str] | None = None) -> EvalResult:
+def run_eval(
+    model: nn.Module,
+    batches: Batches,
+    num_classes: int,
+    *,
+    device: torch.device,
+    precision: str = "fp32",
+    info: DistInfo | None = None,
+    classes: list[str] | None = None,
+) -> EvalResult:
     """Evaluate ``model`` over ``batches`` of (x, y); x may hold crops as [B, K, C, H, W]."""
     info = info or DistInfo()
     was_training = model.training
@@ -95,9 +102,16 @@ def run_eval(model: nn.Module, batches: Batches, num_classes: int, *, device: to
     )
 
 
-def evaluate(source: str | Path, *, data: str | None = None, root: str | None = None,
-             split: str = "test", batch_size: int = 500, device: str = "auto",
-             ten_crop: bool = False) -> EvalResult:
+def evaluate(
+    source: str | Path,
+    *,
+    data: str | None = None,
+    root: str | None = None,
+    split: str = "test",
+    batch_size: int = 500,
+    device: str = "auto",
+    ten_crop: bool = False,
+) -> EvalResult:
     """Evaluate trained weights (a run directory or a reslab .safetensors file) on a dataset.
 
     The dataset defaults to the one the run was trained on; preprocessing is the run's own.
@@ -120,23 +134,30 @@ def evaluate(source: str | Path, *, data: str | None = None, root: str | None = 
         size = int(meta["image_size"][0])
         resize = int(meta.get("resize") or round(size * 256 / 224))
         tf = (rdata.ten_crop_transform if ten_crop else rdata.eval_transform)(
-            size, resize, meta["mean"], meta["std"])
+            size, resize, meta["mean"], meta["std"]
+        )
         ds = rdata.ImageFolder(folder, tf)
-        loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, num_workers=2,
-                                             sampler=ShardSampler(len(ds), DistInfo()))
+        loader = torch.utils.data.DataLoader(
+            ds, batch_size=batch_size, num_workers=2, sampler=ShardSampler(len(ds), DistInfo())
+        )
         return run_eval(model, loader, num_classes, device=dev, classes=classes)
-    splits = rdata.load_splits(name, root, val_size=meta.get("val_size", 0) or 0,
-                               seed=int(meta.get("seed", 0)))
+    splits = rdata.load_splits(
+        name, root, val_size=meta.get("val_size", 0) or 0, seed=int(meta.get("seed", 0))
+    )
     ds = {"test": splits.test, "val": splits.val, "train": splits.train}.get(split)
     if ds is None:
         raise ConfigError(f"split {split!r} does not exist for {name}: use train, val or test")
     if ds.image_shape[0] != model.in_channels:
-        raise ConfigError(f"{name} has {ds.image_shape[0]}-channel images but the model expects "
-                          f"{model.in_channels}")
+        raise ConfigError(
+            f"{name} has {ds.image_shape[0]}-channel images but the model expects "
+            f"{model.in_channels}"
+        )
     if len(ds.classes) != num_classes:
-        raise ConfigError(f"{name} has {len(ds.classes)} classes but the model predicts "
-                          f"{num_classes}")
+        raise ConfigError(
+            f"{name} has {len(ds.classes)} classes but the model predicts {num_classes}"
+        )
     aug = rdata.BatchAugment(rdata.AugmentConfig(), meta["mean"], meta["std"])
-    loader = rdata.DeviceLoader(ds, batch_size, augment=aug, train=False, shuffle=False,
-                                drop_last=False, device=dev)
+    loader = rdata.DeviceLoader(
+        ds, batch_size, augment=aug, train=False, shuffle=False, drop_last=False, device=dev
+    )
     return run_eval(model, loader, num_classes, device=dev, classes=classes or ds.classes)

@@ -15,16 +15,20 @@ class MetricsLogger:
     file reads as one uninterrupted run.
     """
 
-    def __init__(self, run_dir: Path, *, enabled: bool, tensorboard: bool,
-                 resume_step: int | None = None) -> None:
+    def __init__(
+        self, run_dir: Path, *, enabled: bool, tensorboard: bool, resume_step: int | None = None
+    ) -> None:
         self.enabled = enabled
         self.path = Path(run_dir) / "metrics.jsonl"
         self._tb = None
         if not enabled:
             return
         if resume_step is not None and self.path.exists():
-            kept = [line for line in self.path.read_text().splitlines()
-                    if line.strip() and _step_of(line) <= resume_step]
+            kept = [
+                line
+                for line in self.path.read_text().splitlines()
+                if line.strip() and _step_of(line) <= resume_step
+            ]
             self.path.write_text("".join(line + "\n" for line in kept))
         elif resume_step is None and self.path.exists():
             self.path.unlink()
@@ -39,15 +43,20 @@ class MetricsLogger:
     def log(self, record: dict[str, Any]) -> None:
         if not self.enabled:
             return
-        clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                 for k, v in record.items()}
+        clean = {
+            k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+            for k, v in record.items()
+        }
         with open(self.path, "a") as f:
             f.write(json.dumps(clean) + "\n")
         if self._tb is not None:
             step = int(record.get("step", 0))
             for k, v in record.items():
-                if k not in ("step", "epoch", "kind") and isinstance(v, (int, float)) \
-                        and v is not None:
+                if (
+                    k not in ("step", "epoch", "kind")
+                    and isinstance(v, (int, float))
+                    and v is not None
+                ):
                     self._tb.add_scalar(f"{record.get('kind', 'train')}/{k}", v, step)
 
     def close(self) -> None:

@@ -15,15 +15,17 @@ def build_optimizer(model: nn.Module, cfg: OptimConfig) -> torch.optim.Optimizer
     for name, p in model.named_parameters():
         if not p.requires_grad:
             continue
-        (no_decay if cfg.no_decay_bn_bias and (p.ndim <= 1 or name.endswith(".bias"))
-         else decay).append(p)
+        (
+            no_decay if cfg.no_decay_bn_bias and (p.ndim <= 1 or name.endswith(".bias")) else decay
+        ).append(p)
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}]
     if no_decay:
         groups.append({"params": no_decay, "weight_decay": 0.0})
     # foreach kernels update all parameters in a few launches instead of one per tensor.
     if cfg.name == "sgd":
-        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
-                               foreach=True)
+        return torch.optim.SGD(
+            groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov, foreach=True
+        )
     return torch.optim.AdamW(groups, lr=cfg.lr, foreach=True)
 
 

@@ -31,8 +31,9 @@ def resolve_device(name: str, info: DistInfo | None = None) -> torch.device:
     try:
         return torch.device(name)
     except RuntimeError:
-        raise ConfigError(f"train.device {name!r} is not a device: use auto, cpu or cuda[:N]") \
-            from None
+        raise ConfigError(
+            f"train.device {name!r} is not a device: use auto, cpu or cuda[:N]"
+        ) from None
 
 
 def configure_runtime(cfg: Config) -> None:
@@ -64,8 +65,9 @@ class RunData:
     sizes: dict[str, int] = field(default_factory=dict)
 
     def set_epoch(self, epoch: int) -> None:
-        self.train.set_epoch(epoch) if hasattr(self.train, "set_epoch") else \
-            self.train.sampler.set_epoch(epoch)
+        self.train.set_epoch(epoch) if hasattr(
+            self.train, "set_epoch"
+        ) else self.train.sampler.set_epoch(epoch)
 
     def iter_train(self, start_batch: int) -> Batches:
         if hasattr(self.train, "iter_from"):
@@ -79,42 +81,68 @@ class RunData:
 def build_data(cfg: Config, device: torch.device, info: DistInfo) -> RunData:
     d = cfg.data
     if d.batch_size % info.world_size:
-        raise ConfigError(f"data.batch_size={d.batch_size} must divide evenly among "
-                          f"{info.world_size} processes")
+        raise ConfigError(
+            f"data.batch_size={d.batch_size} must divide evenly among {info.world_size} processes"
+        )
     per_rank = d.batch_size // info.world_size
     if d.name == "folder":
         return _build_folder(cfg, per_rank, info)
-    splits = rdata.load_splits(d.name, d.root, val_size=_val_size(d.val_size), seed=cfg.train.seed,
-                               download=d.download)
+    splits = rdata.load_splits(
+        d.name, d.root, val_size=_val_size(d.val_size), seed=cfg.train.seed, download=d.download
+    )
     if d.batch_size > len(splits.train):
-        raise ConfigError(f"data.batch_size={d.batch_size} is larger than the training set "
-                          f"({len(splits.train)} images); lower it")
-    aug = rdata.BatchAugment(rdata.AugmentConfig(crop_pad=d.crop_pad, flip=d.flip,
-                                                 rotate_deg=d.rotate_deg,
-                                                 color_jitter=d.color_jitter),
-                             splits.mean, splits.std)
-    common = dict(augment=aug, device=device, seed=cfg.train.seed, rank=info.rank,
-                  world_size=info.world_size, channels_last=cfg.train.channels_last)
-    train = rdata.DeviceLoader(splits.train, per_rank, train=True, shuffle=True, drop_last=True,
-                               **common)
+        raise ConfigError(
+            f"data.batch_size={d.batch_size} is larger than the training set "
+            f"({len(splits.train)} images); lower it"
+        )
+    aug = rdata.BatchAugment(
+        rdata.AugmentConfig(
+            crop_pad=d.crop_pad, flip=d.flip, rotate_deg=d.rotate_deg, color_jitter=d.color_jitter
+        ),
+        splits.mean,
+        splits.std,
+    )
+    common = dict(
+        augment=aug,
+        device=device,
+        seed=cfg.train.seed,
+        rank=info.rank,
+        world_size=info.world_size,
+        channels_last=cfg.train.channels_last,
+    )
+    train = rdata.DeviceLoader(
+        splits.train, per_rank, train=True, shuffle=True, drop_last=True, **common
+    )
     if len(train) == 0:
         raise ConfigError(f"data.batch_size={d.batch_size} leaves no full batch per process")
     evals: dict[str, Any] = {}
     if cfg.train.eval_train:
-        evals["train"] = rdata.DeviceLoader(splits.train, d.eval_batch_size, train=False,
-                                            shuffle=False, drop_last=False, **common)
+        evals["train"] = rdata.DeviceLoader(
+            splits.train, d.eval_batch_size, train=False, shuffle=False, drop_last=False, **common
+        )
     if splits.val is not None:
-        evals["val"] = rdata.DeviceLoader(splits.val, d.eval_batch_size, train=False,
-                                          shuffle=False, drop_last=False, **common)
-    evals["test"] = rdata.DeviceLoader(splits.test, d.eval_batch_size, train=False,
-                                       shuffle=False, drop_last=False, **common)
+        evals["val"] = rdata.DeviceLoader(
+            splits.val, d.eval_batch_size, train=False, shuffle=False, drop_last=False, **common
+        )
+    evals["test"] = rdata.DeviceLoader(
+        splits.test, d.eval_batch_size, train=False, shuffle=False, drop_last=False, **common
+    )
     c, h, w = splits.train.image_shape
     sizes = {"train": len(splits.train), "test": len(splits.test)}
     if splits.val is not None:
         sizes["val"] = len(splits.val)
-    return RunData(train=train, evals=evals, num_classes=len(splits.train.classes), in_channels=c,
-                   classes=list(splits.train.classes), image_size=(h, w), mean=splits.mean,
-                   std=splits.std, train_size=len(splits.train), sizes=sizes)
+    return RunData(
+        train=train,
+        evals=evals,
+        num_classes=len(splits.train.classes),
+        in_channels=c,
+        classes=list(splits.train.classes),
+        image_size=(h, w),
+        mean=splits.mean,
+        std=splits.std,
+        train_size=len(splits.train),
+        sizes=sizes,
+    )
 
 
 def _val_size(v: float) -> int | float:
@@ -138,41 +166,75 @@ class ShardSampler(torch.utils.data.Sampler[int]):
 def _build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
     d = cfg.data
     if not d.root:
-        raise ConfigError("data.name=folder needs data.root: a directory with train/ and val/ "
-                          "holding one sub-folder per class")
+        raise ConfigError(
+            "data.name=folder needs data.root: a directory with train/ and val/ "
+            "holding one sub-folder per class"
+        )
     root = Path(d.root)
     train_dir = root / "train"
     eval_dir = next((root / n for n in ("val", "test") if (root / n).is_dir()), None)
     if not train_dir.is_dir() or eval_dir is None:
-        raise DataError(f"{root} must hold train/ and val/ (or test/) folders with one "
-                        "sub-folder per class")
+        raise DataError(
+            f"{root} must hold train/ and val/ (or test/) folders with one sub-folder per class"
+        )
     mean, std = rdata.IMAGENET_MEAN, rdata.IMAGENET_STD
     resize = round(d.image_size * 256 / 224)
-    train_ds = rdata.ImageFolder(train_dir, rdata.imagenet_train_transform(
-        d.image_size, scale_aug=d.scale_aug, mean=mean, std=std), max_bad_files=d.max_bad_files)
-    eval_ds = rdata.ImageFolder(eval_dir, rdata.eval_transform(d.image_size, resize, mean, std),
-                                max_bad_files=d.max_bad_files)
+    train_ds = rdata.ImageFolder(
+        train_dir,
+        rdata.imagenet_train_transform(d.image_size, scale_aug=d.scale_aug, mean=mean, std=std),
+        max_bad_files=d.max_bad_files,
+    )
+    eval_ds = rdata.ImageFolder(
+        eval_dir,
+        rdata.eval_transform(d.image_size, resize, mean, std),
+        max_bad_files=d.max_bad_files,
+    )
     if train_ds.classes != eval_ds.classes:
         raise DataError(f"{train_dir} and {eval_dir} have different class folders")
     if per_rank > len(train_ds):
-        raise ConfigError(f"data.batch_size={d.batch_size} is larger than the training set "
-                          f"({len(train_ds)} images); lower it")
+        raise ConfigError(
+            f"data.batch_size={d.batch_size} is larger than the training set "
+            f"({len(train_ds)} images); lower it"
+        )
     pin = torch.cuda.is_available()
     workers = d.num_workers
     sampler = torch.utils.data.DistributedSampler(
-        train_ds, num_replicas=info.world_size, rank=info.rank, shuffle=True,
-        seed=cfg.train.seed, drop_last=True)
+        train_ds,
+        num_replicas=info.world_size,
+        rank=info.rank,
+        shuffle=True,
+        seed=cfg.train.seed,
+        drop_last=True,
+    )
     train = torch.utils.data.DataLoader(
-        train_ds, batch_size=per_rank, sampler=sampler, num_workers=workers, pin_memory=pin,
-        drop_last=True, persistent_workers=workers > 0)
+        train_ds,
+        batch_size=per_rank,
+        sampler=sampler,
+        num_workers=workers,
+        pin_memory=pin,
+        drop_last=True,
+        persistent_workers=workers > 0,
+    )
     evaluate = torch.utils.data.DataLoader(
-        eval_ds, batch_size=d.eval_batch_size, sampler=ShardSampler(len(eval_ds), info),
-        num_workers=workers, pin_memory=pin)
-    return RunData(train=train, evals={"test": evaluate}, num_classes=len(train_ds.classes),
-                   in_channels=3, classes=list(train_ds.classes),
-                   image_size=(d.image_size, d.image_size), mean=tuple(mean), std=tuple(std),
-                   resize=resize, train_size=len(train_ds),
-                   sizes={"train": len(train_ds), "test": len(eval_ds)})
+        eval_ds,
+        batch_size=d.eval_batch_size,
+        sampler=ShardSampler(len(eval_ds), info),
+        num_workers=workers,
+        pin_memory=pin,
+    )
+    return RunData(
+        train=train,
+        evals={"test": evaluate},
+        num_classes=len(train_ds.classes),
+        in_channels=3,
+        classes=list(train_ds.classes),
+        image_size=(d.image_size, d.image_size),
+        mean=tuple(mean),
+        std=tuple(std),
+        resize=resize,
+        train_size=len(train_ds),
+        sizes={"train": len(train_ds), "test": len(eval_ds)},
+    )
 
 
 def model_kwargs(cfg: Config) -> dict[str, Any]:
@@ -182,10 +244,15 @@ def model_kwargs(cfg: Config) -> dict[str, Any]:
 
 def build_model(cfg: Config, data: RunData) -> nn.Module:
     m = cfg.model
-    model = models.create(m.name, num_classes=data.num_classes, in_channels=data.in_channels,
-                          zero_init_residual=m.zero_init_residual, dropout=m.dropout,
-                          activation_checkpointing=m.activation_checkpointing,
-                          **model_kwargs(cfg))
+    model = models.create(
+        m.name,
+        num_classes=data.num_classes,
+        in_channels=data.in_channels,
+        zero_init_residual=m.zero_init_residual,
+        dropout=m.dropout,
+        activation_checkpointing=m.activation_checkpointing,
+        **model_kwargs(cfg),
+    )
     if m.pretrained:
         source = Path(m.pretrained)
         if source.is_dir():

@@ -79,8 +79,12 @@ class _StopSignal:
             signal.signal(sig, handler)
 
 
-def train(config: str | Path | dict | Config | None = None, overrides: list[str] | None = None,
-          *, resume: str | None = None) -> Run:
+def train(
+    config: str | Path | dict | Config | None = None,
+    overrides: list[str] | None = None,
+    *,
+    resume: str | None = None,
+) -> Run:
     """Train a model as ``config`` says (a recipe path, a dict or a Config).
 
     ``resume``: None for a new run, "auto" to continue the newest run of this name, or a run
@@ -88,8 +92,12 @@ def train(config: str | Path | dict | Config | None = None, overrides: list[str]
     """
     cfg = load_config(config, overrides)
     configure_runtime(cfg)
-    info = distributed.setup("cuda" if cfg.train.device.startswith("cuda") or (
-        cfg.train.device == "auto" and torch.cuda.is_available()) else "cpu")
+    info = distributed.setup(
+        "cuda"
+        if cfg.train.device.startswith("cuda")
+        or (cfg.train.device == "auto" and torch.cuda.is_available())
+        else "cpu"
+    )
     try:
         return _train(cfg, info, resume)
     finally:
@@ -122,8 +130,10 @@ def _train(cfg: Config, info: distributed.DistInfo, resume: str | None) -> Run:
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
         except (RuntimeError, ValueError, KeyError) as e:
-            raise CheckpointError(f"{path} does not fit this config ({str(e).splitlines()[0]}); "
-                                  "resume with the run's own config.yaml") from None
+            raise CheckpointError(
+                f"{path} does not fit this config ({str(e).splitlines()[0]}); "
+                "resume with the run's own config.yaml"
+            ) from None
         scaler.load_state_dict(state["scaler"])
         if ema is not None and state.get("ema") is not None:
             ema.state = {k: v.to(device) for k, v in state["ema"].items()}
@@ -139,23 +149,36 @@ def _train(cfg: Config, info: distributed.DistInfo, resume: str | None) -> Run:
         train_model = torch.compile(model)
     if info.enabled:
         train_model = nn.parallel.DistributedDataParallel(
-            train_model, device_ids=[device.index] if device.type == "cuda" else None)
+            train_model, device_ids=[device.index] if device.type == "cuda" else None
+        )
 
     total = cfg.train.iterations
-    logger = MetricsLogger(run_dir, enabled=info.is_main, tensorboard=cfg.train.tensorboard,
-                           resume_step=step if ckpt_state is not None else None)
+    logger = MetricsLogger(
+        run_dir,
+        enabled=info.is_main,
+        tensorboard=cfg.train.tensorboard,
+        resume_step=step if ckpt_state is not None else None,
+    )
     if info.is_main:
         _describe(cfg, data, info, run_dir)
     autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.train.precision)
     window = _Window(device)
 
     def checkpoint_state() -> dict[str, Any]:
-        return {"model": models.unwrap(model).state_dict(), "optimizer": optimizer.state_dict(),
-                "scaler": scaler.state_dict(), "ema": ema.state if ema else None,
-                "epoch": epoch, "batch_in_epoch": batch_in_epoch, "bad_steps": bad_steps,
-                "warmup_done": warmup_done, "rng": rng_state(), "history": history,
-                "elapsed_s": elapsed_before + time.perf_counter() - t_start,
-                "config": cfg.to_dict()}
+        return {
+            "model": models.unwrap(model).state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scaler": scaler.state_dict(),
+            "ema": ema.state if ema else None,
+            "epoch": epoch,
+            "batch_in_epoch": batch_in_epoch,
+            "bad_steps": bad_steps,
+            "warmup_done": warmup_done,
+            "rng": rng_state(),
+            "history": history,
+            "elapsed_s": elapsed_before + time.perf_counter() - t_start,
+            "config": cfg.to_dict(),
+        }
 
     def save_checkpoint() -> None:
         if info.is_main:
@@ -163,8 +186,12 @@ def _train(cfg: Config, info: distributed.DistInfo, resume: str | None) -> Run:
             ckpts.save(checkpoint_state(), step)
         distributed.barrier(info)
 
-    bar = ProgressBar(total, f"train {cfg.model.name}", enabled=info.is_main and
-                      cfg.train.progress, log_every_s=15)
+    bar = ProgressBar(
+        total,
+        f"train {cfg.model.name}",
+        enabled=info.is_main and cfg.train.progress,
+        log_every_s=15,
+    )
     bar.update(step)
     batches = None
     status: Literal["completed", "interrupted"] = "completed"
@@ -180,14 +207,19 @@ def _train(cfg: Config, info: distributed.DistInfo, resume: str | None) -> Run:
                 continue
             x = x.to(device, non_blocking=True)
             y = y.to(device, non_blocking=True)
-            lr = cfg.schedule.warmup_lr if not warmup_done else lr_at(
-                step, total, cfg.optim.lr, cfg.schedule)
+            lr = (
+                cfg.schedule.warmup_lr
+                if not warmup_done
+                else lr_at(step, total, cfg.optim.lr, cfg.schedule)
+            )
             set_lr(optimizer, lr)
-            with torch.autocast(device.type, dtype=autocast_dtype or torch.float32,
-                                enabled=autocast_dtype is not None):
+            with torch.autocast(
+                device.type,
+                dtype=autocast_dtype or torch.float32,
+                enabled=autocast_dtype is not None,
+            ):
                 logits = train_model(x)
-                loss = F.cross_entropy(logits.float(), y,
-                                       label_smoothing=cfg.optim.label_smoothing)
+                loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.optim.label_smoothing)
             if not bool(torch.isfinite(loss)):
                 bad_steps += 1
                 cause = "the input batch" if not torch.isfinite(x).all() else "the loss"
@@ -196,9 +228,11 @@ def _train(cfg: Config, info: distributed.DistInfo, resume: str | None) -> Run:
                     raise TrainingError(
                         f"non-finite loss ({loss.item()}) at step {step + 1}, from {cause}; the "
                         f"last good checkpoint ({last}) is intact: lower optim.lr, check the "
-                        f"data, or allow skips with train.max_bad_steps")
-                warnings.warn(f"skipping step {step + 1}: non-finite loss from {cause}",
-                              stacklevel=1)
+                        f"data, or allow skips with train.max_bad_steps"
+                    )
+                warnings.warn(
+                    f"skipping step {step + 1}: non-finite loss from {cause}", stacklevel=1
+                )
                 optimizer.zero_grad(set_to_none=True)
                 batch_in_epoch += 1
                 continue
@@ -215,27 +249,33 @@ def _train(cfg: Config, info: distributed.DistInfo, resume: str | None) -> Run:
             if not warmup_done and (step % 20 == 0 or step >= cfg.schedule.warmup_max_iters):
                 err = window.peek_error(info)
                 threshold = cfg.schedule.warmup_until_train_error
-                if step >= cfg.schedule.warmup_max_iters or (threshold is not None
-                                                             and err < threshold):
+                if step >= cfg.schedule.warmup_max_iters or (
+                    threshold is not None and err < threshold
+                ):
                     warmup_done = True
                     if info.is_main:
-                        print(f"warm-up over at step {step} (train error {err:.1f}%)",
-                              flush=True)
+                        print(f"warm-up over at step {step} (train error {err:.1f}%)", flush=True)
             if step % cfg.train.log_every == 0 or step == total:
                 rec = window.flush(info, x.shape[0] * info.world_size)
                 rec.update(kind="train", step=step, epoch=round(step / len(data.train), 3), lr=lr)
                 logger.log(rec)
-                bar.update(cfg.train.log_every if step % cfg.train.log_every == 0 else
-                           step % cfg.train.log_every,
-                           status=f"loss {rec['train_loss']:.3f} err {rec['train_error']:.1f}% "
-                                  f"lr {lr:.3g} {rec['img_s']:.0f} img/s")
+                bar.update(
+                    cfg.train.log_every
+                    if step % cfg.train.log_every == 0
+                    else step % cfg.train.log_every,
+                    status=f"loss {rec['train_loss']:.3f} err {rec['train_error']:.1f}% "
+                    f"lr {lr:.3g} {rec['img_s']:.0f} img/s",
+                )
             if step % cfg.train.eval_every == 0 or step == total:
                 record = _evaluate(model, data, cfg, device, info, autocast_dtype)
-                record.update(step=step, epoch=round(step / len(data.train), 3), lr=lr,
-                              train_loss=window.last.get("train_loss"),
-                              train_error=record.get("train_error",
-                                                     window.last.get("train_error")),
-                              running_train_error=window.last.get("train_error"))
+                record.update(
+                    step=step,
+                    epoch=round(step / len(data.train), 3),
+                    lr=lr,
+                    train_loss=window.last.get("train_loss"),
+                    train_error=record.get("train_error", window.last.get("train_error")),
+                    running_train_error=window.last.get("train_error"),
+                )
                 history.append(record)
                 logger.log({"kind": "eval", **record})
             if step % cfg.train.checkpoint_every == 0 or step == total:
@@ -244,16 +284,19 @@ def _train(cfg: Config, info: distributed.DistInfo, resume: str | None) -> Run:
                 save_checkpoint()
                 status = "interrupted"
                 if info.is_main:
-                    print(f"stopped by signal at step {step}; checkpoint saved. Continue with "
-                          f"`reslab train {run_dir / 'config.yaml'} --resume auto`", flush=True)
+                    print(
+                        f"stopped by signal at step {step}; checkpoint saved. Continue with "
+                        f"`reslab train {run_dir / 'config.yaml'} --resume auto`",
+                        flush=True,
+                    )
                 break
     logger.close()
     wall = elapsed_before + time.perf_counter() - t_start
-    run = Run(dir=run_dir, config=cfg, status=status, step=step, history=history,
-              wall_time_s=wall)
+    run = Run(dir=run_dir, config=cfg, status=status, step=step, history=history, wall_time_s=wall)
     if status == "completed":
-        run.final, run.weights = _finish(model, ema, data, cfg, device, info, run_dir, history,
-                                         wall, autocast_dtype)
+        run.final, run.weights = _finish(
+            model, ema, data, cfg, device, info, run_dir, history, wall, autocast_dtype
+        )
     return run
 
 
@@ -279,80 +322,145 @@ class _Window:
         s = distributed.all_reduce_sum(self.sums.clone(), info).tolist()
         dt = time.perf_counter() - self.t0
         n = max(1.0, s[2])
-        self.last = {"train_loss": s[0] / n, "train_error": 100.0 * s[1] / n,
-                     "img_s": s[2] / dt if dt > 0 else 0.0, "time_s": dt}
+        self.last = {
+            "train_loss": s[0] / n,
+            "train_error": 100.0 * s[1] / n,
+            "img_s": s[2] / dt if dt > 0 else 0.0,
+            "time_s": dt,
+        }
         self.sums.zero_()
         self.t0 = time.perf_counter()
         return dict(self.last)
 
 
-def _evaluate(model: nn.Module, data: RunData, cfg: Config, device: torch.device,
-              info: distributed.DistInfo, dtype: torch.dtype | None) -> dict[str, Any]:
+def _evaluate(
+    model: nn.Module,
+    data: RunData,
+    cfg: Config,
+    device: torch.device,
+    info: distributed.DistInfo,
+    dtype: torch.dtype | None,
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for split, loader in data.evals.items():
-        res = run_eval(model, loader, data.num_classes, device=device,
-                       precision=cfg.train.precision if dtype else "fp32", info=info)
+        res = run_eval(
+            model,
+            loader,
+            data.num_classes,
+            device=device,
+            precision=cfg.train.precision if dtype else "fp32",
+            info=info,
+        )
         out[f"{split}_error"] = res.top1_error
         out[f"{split}_loss"] = res.loss
         out[f"{split}_count"] = res.count
     return out
 
 
-def _finish(model: nn.Module, ema: EMA | None, data: RunData, cfg: Config, device: torch.device,
-            info: distributed.DistInfo, run_dir: Path, history: list[dict], wall: float,
-            dtype: torch.dtype | None) -> tuple[dict[str, Any], Path | None]:
+def _finish(
+    model: nn.Module,
+    ema: EMA | None,
+    data: RunData,
+    cfg: Config,
+    device: torch.device,
+    info: distributed.DistInfo,
+    run_dir: Path,
+    history: list[dict],
+    wall: float,
+    dtype: torch.dtype | None,
+) -> tuple[dict[str, Any], Path | None]:
     final_model = models.unwrap(model)
     if ema is not None:
         final_model.load_state_dict(ema.state)
-    result: EvalResult = run_eval(final_model, data.evals["test"], data.num_classes,
-                                  device=device, info=info, classes=data.classes)
-    final = {"test_error": result.top1_error, "test_top5_error": result.top5_error,
-             "test_loss": result.loss, "test_count": result.count}
+    result: EvalResult = run_eval(
+        final_model,
+        data.evals["test"],
+        data.num_classes,
+        device=device,
+        info=info,
+        classes=data.classes,
+    )
+    final = {
+        "test_error": result.top1_error,
+        "test_top5_error": result.top5_error,
+        "test_loss": result.loss,
+        "test_count": result.count,
+    }
     if not info.is_main:
         return final, None
-    meta = {"model": cfg.model.name, "model_kwargs": model_kwargs(cfg),
-            "num_classes": data.num_classes, "in_channels": data.in_channels,
-            "classes": data.classes, "image_size": list(data.image_size),
-            "mean": list(data.mean), "std": list(data.std), "resize": data.resize,
-            "data": cfg.data.name, "val_size": cfg.data.val_size, "seed": cfg.train.seed}
+    meta = {
+        "model": cfg.model.name,
+        "model_kwargs": model_kwargs(cfg),
+        "num_classes": data.num_classes,
+        "in_channels": data.in_channels,
+        "classes": data.classes,
+        "image_size": list(data.image_size),
+        "mean": list(data.mean),
+        "std": list(data.std),
+        "resize": data.resize,
+        "data": cfg.data.name,
+        "val_size": cfg.data.val_size,
+        "seed": cfg.train.seed,
+    }
     weights = models.save_weights(final_model, run_dir / "final.safetensors", meta)
     write_json(run_dir / "model.json", meta)
-    best = min((h["test_error"] for h in history if h.get("test_error") is not None),
-               default=None)
-    write_json(run_dir / "summary.json", {
-        "status": "completed", "step": cfg.train.iterations, "final": final,
-        "best_test_error": best, "wall_time_s": wall, "data_sizes": data.sizes,
-        "per_class_accuracy": result.per_class_accuracy, "confusion": result.confusion,
-        "classes": data.classes})
-    print(f"done: test error {final['test_error']:.2f}% on {result.count} images "
-          f"({wall:.0f}s); weights in {weights}", flush=True)
+    best = min((h["test_error"] for h in history if h.get("test_error") is not None), default=None)
+    write_json(
+        run_dir / "summary.json",
+        {
+            "status": "completed",
+            "step": cfg.train.iterations,
+            "final": final,
+            "best_test_error": best,
+            "wall_time_s": wall,
+            "data_sizes": data.sizes,
+            "per_class_accuracy": result.per_class_accuracy,
+            "confusion": result.confusion,
+            "classes": data.classes,
+        },
+    )
+    print(
+        f"done: test error {final['test_error']:.2f}% on {result.count} images "
+        f"({wall:.0f}s); weights in {weights}",
+        flush=True,
+    )
     return final, weights
 
 
 def _assert_finite(model: nn.Module, step: int) -> None:
     for name, p in models.unwrap(model).state_dict().items():
         if p.is_floating_point() and not torch.isfinite(p).all():
-            raise TrainingError(f"weights became non-finite ({name}) by step {step}; the last "
-                                "good checkpoint is intact: lower optim.lr")
+            raise TrainingError(
+                f"weights became non-finite ({name}) by step {step}; the last "
+                "good checkpoint is intact: lower optim.lr"
+            )
 
 
 def _describe(cfg: Config, data: RunData, info: distributed.DistInfo, run_dir: Path) -> None:
     per_rank = cfg.data.batch_size // info.world_size
     scale = f" over {info.world_size} processes ({per_rank} each)" if info.enabled else ""
-    print(f"run {run_dir}: {cfg.model.name} on {cfg.data.name} ({data.train_size} train images), "
-          f"global batch {cfg.data.batch_size}{scale}, lr {cfg.optim.lr} (for the global batch), "
-          f"{cfg.train.iterations} iterations", flush=True)
+    print(
+        f"run {run_dir}: {cfg.model.name} on {cfg.data.name} ({data.train_size} train images), "
+        f"global batch {cfg.data.batch_size}{scale}, lr {cfg.optim.lr} (for the global batch), "
+        f"{cfg.train.iterations} iterations",
+        flush=True,
+    )
 
 
-def _prepare_run_dir(cfg: Config, resume: str | None, device: torch.device
-                     ) -> tuple[Path, tuple[dict, Path] | None]:
+def _prepare_run_dir(
+    cfg: Config, resume: str | None, device: torch.device
+) -> tuple[Path, tuple[dict, Path] | None]:
     """Pick the run directory, load the checkpoint to resume from, and save config.yaml."""
     if resume is None:
         run_dir = cfg.run_dir
-        if CheckpointManager(run_dir / "checkpoints").paths() or (run_dir / "final.safetensors"
-                                                                  ).exists():
-            raise ConfigError(f"{run_dir} already holds a run: continue it with --resume auto, "
-                              "or choose another name (name=...)")
+        if (
+            CheckpointManager(run_dir / "checkpoints").paths()
+            or (run_dir / "final.safetensors").exists()
+        ):
+            raise ConfigError(
+                f"{run_dir} already holds a run: continue it with --resume auto, "
+                "or choose another name (name=...)"
+            )
         _write_config(cfg, run_dir)
         return run_dir, None
     path = Path(resume) if resume != "auto" else cfg.run_dir
@@ -375,4 +483,3 @@ def _write_config(cfg: Config, run_dir: Path) -> None:
     if int(os.environ.get("RANK", "0")) == 0:  # only the main process writes
         with atomic_open(run_dir / "config.yaml", "w") as f:
             f.write(dump_config(cfg))
-

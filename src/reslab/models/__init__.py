@@ -1,9 +1,9 @@
 """What a ResNet is: blocks, the one ResNet class, the registry table, weights and profiles.
 
-    >>> from reslab import models
-    >>> net = models.create("resnet20", num_classes=10)
-    >>> models.list_models("plain*")[:3]
-    ['plain20', 'plain32', 'plain44']
+>>> from reslab import models
+>>> net = models.create("resnet20", num_classes=10)
+>>> models.list_models("plain*")[:3]
+['plain20', 'plain32', 'plain44']
 """
 
 from reslab.models.blocks import BasicBlock, Bottleneck, PadShortcut

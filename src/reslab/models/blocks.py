@@ -48,8 +48,9 @@ class PadShortcut(nn.Module):
         return f"stride={self.stride}, pad=({self.pad_front}, {self.pad_back})"
 
 
-def make_shortcut(option: Shortcut, in_ch: int, out_ch: int, stride: int,
-                  preact: bool) -> nn.Module | None:
+def make_shortcut(
+    option: Shortcut, in_ch: int, out_ch: int, stride: int, preact: bool
+) -> nn.Module | None:
     """The shortcut of one block, or None for the identity (and for plain nets).
 
     A: identity, zero-padded where the shape changes. B: 1x1 projection where the shape
@@ -88,8 +89,16 @@ class BasicBlock(_Block):
 
     expansion = 1
 
-    def __init__(self, in_ch: int, width: int, stride: int = 1, *, shortcut: Shortcut = "B",
-                 preact: bool = False, stride_on: StrideOn = "3x3") -> None:
+    def __init__(
+        self,
+        in_ch: int,
+        width: int,
+        stride: int = 1,
+        *,
+        shortcut: Shortcut = "B",
+        preact: bool = False,
+        stride_on: StrideOn = "3x3",
+    ) -> None:
         super().__init__()
         del stride_on  # a basic block has only 3x3 convs
         out_ch = width
@@ -138,8 +147,16 @@ class Bottleneck(_Block):
 
     expansion = 4
 
-    def __init__(self, in_ch: int, width: int, stride: int = 1, *, shortcut: Shortcut = "B",
-                 preact: bool = False, stride_on: StrideOn = "3x3") -> None:
+    def __init__(
+        self,
+        in_ch: int,
+        width: int,
+        stride: int = 1,
+        *,
+        shortcut: Shortcut = "B",
+        preact: bool = False,
+        stride_on: StrideOn = "3x3",
+    ) -> None:
         super().__init__()
         out_ch = width * self.expansion
         s1, s3 = (1, stride) if stride_on == "3x3" else (stride, 1)

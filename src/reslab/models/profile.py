@@ -71,8 +71,9 @@ def activation_bytes(model: nn.Module, input_size: tuple[int, int, int], batch_s
     return int(sum(seen.values()))
 
 
-def profile(model: nn.Module, input_size: tuple[int, int, int] | None = None,
-            batch_size: int = 1) -> Profile:
+def profile(
+    model: nn.Module, input_size: tuple[int, int, int] | None = None, batch_size: int = 1
+) -> Profile:
     """Measure ``model``'s parameters, forward FLOPs, activation memory and depth.
 
     ``input_size`` is (C, H, W); by default the model's native size and input channels.

@@ -53,8 +53,14 @@ def default_num_classes(name: str) -> int:
 
 
 _SPEC_FIELDS = {f.name for f in dataclasses.fields(ResNetSpec)}
-_MODEL_KWARGS = ("num_classes", "in_channels", "zero_init_residual", "features_only",
-                 "activation_checkpointing", "dropout")
+_MODEL_KWARGS = (
+    "num_classes",
+    "in_channels",
+    "zero_init_residual",
+    "features_only",
+    "activation_checkpointing",
+    "dropout",
+)
 
 
 def create(name: str, **kwargs: Any) -> ResNet:
@@ -83,21 +89,32 @@ def _register_family() -> None:
     for n in (3, 5, 7, 9, 18, 200):
         depth = 6 * n + 2
         for prefix, shortcut in (("resnet", "A"), ("plain", "none")):
-            register_model(f"{prefix}{depth}", ResNetSpec("cifar", "basic", (n, n, n),
-                                                          CIFAR_WIDTHS, shortcut), num_classes=10)
+            register_model(
+                f"{prefix}{depth}",
+                ResNetSpec("cifar", "basic", (n, n, n), CIFAR_WIDTHS, shortcut),
+                num_classes=10,
+            )
     # ImageNet nets, paper Table 1: option B shortcuts, torchvision's v1.5 bottleneck stride.
-    imagenet = {18: ("basic", (2, 2, 2, 2)), 34: ("basic", (3, 4, 6, 3)),
-                50: ("bottleneck", (3, 4, 6, 3)), 101: ("bottleneck", (3, 4, 23, 3)),
-                152: ("bottleneck", (3, 8, 36, 3))}
+    imagenet = {
+        18: ("basic", (2, 2, 2, 2)),
+        34: ("basic", (3, 4, 6, 3)),
+        50: ("bottleneck", (3, 4, 6, 3)),
+        101: ("bottleneck", (3, 4, 23, 3)),
+        152: ("bottleneck", (3, 8, 36, 3)),
+    }
     for depth, (block, layers) in imagenet.items():
         for prefix, shortcut in (("resnet", "B"), ("plain", "none")):
-            spec = ResNetSpec("imagenet", block, layers, IMAGENET_WIDTHS, shortcut,
-                              input_size=(224, 224))
+            spec = ResNetSpec(
+                "imagenet", block, layers, IMAGENET_WIDTHS, shortcut, input_size=(224, 224)
+            )
             register_model(f"{prefix}{depth}", spec, num_classes=1000)
     # Pre-activation nets (He et al. 2016). CIFAR: basic 110 (6n+2, option A as in the 2015
     # ResNet-110 it is compared with); bottleneck 164 and 1001 (9n+2) with projections.
-    preact_cifar = {110: ("basic", 18, "A"), 164: ("bottleneck", 18, "B"),
-                    1001: ("bottleneck", 111, "B")}
+    preact_cifar = {
+        110: ("basic", 18, "A"),
+        164: ("bottleneck", 18, "B"),
+        1001: ("bottleneck", 111, "B"),
+    }
     for depth, (block, n, shortcut) in preact_cifar.items():
         for prefix, sc in (("preact_resnet", shortcut), ("preact_plain", "none")):
             spec = ResNetSpec("cifar", block, (n, n, n), CIFAR_WIDTHS, sc, preact=True)
@@ -105,8 +122,9 @@ def _register_family() -> None:
     for depth in (18, 34, 50, 101, 152):
         block, layers = imagenet[depth]
         for prefix, sc in (("preact_resnet", "B"), ("preact_plain", "none")):
-            spec = ResNetSpec("imagenet", block, layers, IMAGENET_WIDTHS, sc, preact=True,
-                              input_size=(224, 224))
+            spec = ResNetSpec(
+                "imagenet", block, layers, IMAGENET_WIDTHS, sc, preact=True, input_size=(224, 224)
+            )
             register_model(f"{prefix}{depth}", spec, num_classes=1000)
 
 

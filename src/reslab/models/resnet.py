@@ -77,9 +77,17 @@ class ResNet(nn.Module):
     ``forward`` returns the per-stage feature maps, for use as a detection/segmentation backbone.
     """
 
-    def __init__(self, spec: ResNetSpec, *, num_classes: int = 1000, in_channels: int = 3,
-                 zero_init_residual: bool = False, features_only: bool = False,
-                 activation_checkpointing: bool = False, dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        spec: ResNetSpec,
+        *,
+        num_classes: int = 1000,
+        in_channels: int = 3,
+        zero_init_residual: bool = False,
+        features_only: bool = False,
+        activation_checkpointing: bool = False,
+        dropout: float = 0.0,
+    ) -> None:
         super().__init__()
         if num_classes < 1 or in_channels < 1:
             raise ConfigError(
@@ -110,9 +118,16 @@ class ResNet(nn.Module):
             stride = 1 if i == 1 else 2
             blocks = []
             for b in range(n_blocks):
-                blocks.append(block_cls(in_ch, width, stride if b == 0 else 1,
-                                        shortcut=spec.shortcut, preact=spec.preact,
-                                        stride_on=spec.stride_on))
+                blocks.append(
+                    block_cls(
+                        in_ch,
+                        width,
+                        stride if b == 0 else 1,
+                        shortcut=spec.shortcut,
+                        preact=spec.preact,
+                        stride_on=spec.stride_on,
+                    )
+                )
                 in_ch = width * block_cls.expansion
             self.add_module(f"layer{i}", nn.Sequential(*blocks))
             self.stage_channels.append(in_ch)

@@ -36,10 +36,19 @@ def describe(name: str, *, with_flops: bool = True) -> ModelRow:
         model = create(name)
     size = (3, *spec.input_size)
     flops = count_flops(model, size) if with_flops else 0
-    return ModelRow(name=name, family=spec.family, kind=spec.kind, block=spec.block,
-                    shortcut=spec.shortcut, preact=spec.preact, depth=spec.depth,
-                    params=count_params(model), gflops=flops / 1e9, input_size=size,
-                    num_classes=default_num_classes(name))
+    return ModelRow(
+        name=name,
+        family=spec.family,
+        kind=spec.kind,
+        block=spec.block,
+        shortcut=spec.shortcut,
+        preact=spec.preact,
+        depth=spec.depth,
+        params=count_params(model),
+        gflops=flops / 1e9,
+        input_size=size,
+        num_classes=default_num_classes(name),
+    )
 
 
 def model_table(pattern: str | None = None, *, with_flops: bool = True) -> list[ModelRow]:
@@ -53,17 +62,39 @@ def stage_layout(name: str) -> list[dict]:
         model = create(name)
     x = torch.zeros((1, 3, *spec.input_size), device="meta")
     stem = model.maxpool(model.bn1(model.conv1(x)))
-    rows = [{"stage": "stem", "blocks": 0, "out_channels": stem.shape[1],
-             "stride": spec.input_size[0] // stem.shape[2], "output": _hw(stem),
-             "params": count_params(model.conv1) + count_params(model.bn1)}]
+    rows = [
+        {
+            "stage": "stem",
+            "blocks": 0,
+            "out_channels": stem.shape[1],
+            "stride": spec.input_size[0] // stem.shape[2],
+            "output": _hw(stem),
+            "params": count_params(model.conv1) + count_params(model.bn1),
+        }
+    ]
     features = model.forward_features(x)
     for i, (stage, feat) in enumerate(zip(model.stages(), features), start=1):
-        rows.append({"stage": f"layer{i}", "blocks": len(stage),
-                     "out_channels": feat.shape[1], "stride": 1 if i == 1 else 2,
-                     "output": _hw(feat), "params": count_params(stage)})
+        rows.append(
+            {
+                "stage": f"layer{i}",
+                "blocks": len(stage),
+                "out_channels": feat.shape[1],
+                "stride": 1 if i == 1 else 2,
+                "output": _hw(feat),
+                "params": count_params(stage),
+            }
+        )
     head = count_params(model.fc) + count_params(model.final_bn)
-    rows.append({"stage": "head", "blocks": 0, "out_channels": model.num_classes, "stride": 1,
-                 "output": "1x1", "params": head})
+    rows.append(
+        {
+            "stage": "head",
+            "blocks": 0,
+            "out_channels": model.num_classes,
+            "stride": 1,
+            "output": "1x1",
+            "params": head,
+        }
+    )
     return rows
 
 

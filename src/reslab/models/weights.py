@@ -42,7 +42,9 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         try:
             return load_file(str(path))
         except (SafetensorError, OSError, ValueError) as e:
-            raise WeightsError(f"{path} is not a valid safetensors file ({_first_line(e)})") from None
+            raise WeightsError(
+                f"{path} is not a valid safetensors file ({_first_line(e)})"
+            ) from None
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
@@ -73,16 +75,20 @@ def normalise_keys(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]
     for key, value in state.items():
         for prefix in _PREFIXES:
             while key.startswith(prefix):
-                key = key[len(prefix):]
+                key = key[len(prefix) :]
         # The CIFAR reproduction calls the head 'linear' and option-B projections 'shortcut'.
         if key.startswith("linear."):
-            key = "fc." + key[len("linear."):]
+            key = "fc." + key[len("linear.") :]
         out[key.replace(".shortcut.", ".downsample.")] = value
     return out
 
 
-def load_weights(model: nn.Module, source: str | os.PathLike | Mapping[str, torch.Tensor], *,
-                 skip_head: bool = False) -> LoadReport:
+def load_weights(
+    model: nn.Module,
+    source: str | os.PathLike | Mapping[str, torch.Tensor],
+    *,
+    skip_head: bool = False,
+) -> LoadReport:
     """Load weights into ``model``, mapping key names; fail clearly on any mismatch.
 
     ``skip_head=True`` leaves the classifier (fc.*) as it is, for fine-tuning with a new number
@@ -102,8 +108,11 @@ def load_weights(model: nn.Module, source: str | os.PathLike | Mapping[str, torc
         target = {k: v for k, v in target.items() if not k.startswith("fc.")}
     missing = sorted(set(target) - set(state))
     unexpected = sorted(set(state) - set(target))
-    conflicts = [f"{k} {tuple(state[k].shape)} vs model {tuple(target[k].shape)}"
-                 for k in target if k in state and state[k].shape != target[k].shape]
+    conflicts = [
+        f"{k} {tuple(state[k].shape)} vs model {tuple(target[k].shape)}"
+        for k in target
+        if k in state and state[k].shape != target[k].shape
+    ]
     if missing or unexpected or conflicts:
         parts = []
         if missing:
@@ -112,19 +121,27 @@ def load_weights(model: nn.Module, source: str | os.PathLike | Mapping[str, torc
             parts.append(f"unexpected keys: {_few(unexpected)}")
         if conflicts:
             parts.append(f"shape conflicts: {_few(conflicts)}")
-        hint = ("; for a different number of classes use skip_head (--finetune)"
-                if all(k.startswith("fc.") for k in missing + unexpected
-                       + [c.split()[0] for c in conflicts]) else
-                "; check that the weights are for this model")
-        raise WeightsError(f"{where} does not fit {getattr(model, 'name', 'the model')}: "
-                           + "; ".join(parts) + hint)
+        hint = (
+            "; for a different number of classes use skip_head (--finetune)"
+            if all(
+                k.startswith("fc.")
+                for k in missing + unexpected + [c.split()[0] for c in conflicts]
+            )
+            else "; check that the weights are for this model"
+        )
+        raise WeightsError(
+            f"{where} does not fit {getattr(model, 'name', 'the model')}: "
+            + "; ".join(parts)
+            + hint
+        )
     model.load_state_dict(state, strict=not skip_head)
     report.loaded = sorted(state)
     return report
 
 
-def save_weights(model: nn.Module, path: str | os.PathLike,
-                 metadata: Mapping[str, object] | None = None) -> Path:
+def save_weights(
+    model: nn.Module, path: str | os.PathLike, metadata: Mapping[str, object] | None = None
+) -> Path:
     """Save the (unwrapped) model's weights as safetensors, atomically. Metadata is JSON."""
     path = Path(path)
     state = {k: v.detach().contiguous().cpu() for k, v in unwrap(model).state_dict().items()}
@@ -167,5 +184,13 @@ def _first_line(e: BaseException) -> str:
     return text[0][:200] if text else type(e).__name__
 
 
-__all__ = ["LoadReport", "extract_state_dict", "load_weights", "normalise_keys", "read_metadata",
-           "read_state_dict", "save_weights", "unwrap"]
+__all__ = [
+    "LoadReport",
+    "extract_state_dict",
+    "load_weights",
+    "normalise_keys",
+    "read_metadata",
+    "read_state_dict",
+    "save_weights",
+    "unwrap",
+]

@@ -31,8 +31,14 @@ class ProgressBar:
     ``log_every_s`` seconds, plus the final line, so logs stay short but show life.
     """
 
-    def __init__(self, total: int | None, description: str, *, log_every_s: float = 10.0,
-                 enabled: bool = True) -> None:
+    def __init__(
+        self,
+        total: int | None,
+        description: str,
+        *,
+        log_every_s: float = 10.0,
+        enabled: bool = True,
+    ) -> None:
         self.total = total
         self.description = description
         self.enabled = enabled
@@ -74,8 +80,10 @@ class ProgressBar:
     def _log_line(self) -> None:
         total = f"/{self.total}" if self.total else ""
         elapsed = time.perf_counter() - self._start
-        print(f"{self.description}: {self.completed}{total} [{elapsed:.0f}s] {self.status}",
-              flush=True)
+        print(
+            f"{self.description}: {self.completed}{total} [{elapsed:.0f}s] {self.status}",
+            flush=True,
+        )
 
     def close(self) -> None:
         if not self.enabled:
@@ -93,8 +101,9 @@ class ProgressBar:
         self.close()
 
 
-def track(items: Iterable[T], total: int | None, description: str,
-          enabled: bool = True) -> Iterator[T]:
+def track(
+    items: Iterable[T], total: int | None, description: str, enabled: bool = True
+) -> Iterator[T]:
     """Iterate ``items`` while showing progress."""
     with ProgressBar(total, description, enabled=enabled) as bar:
         for item in items:

@@ -1,0 +1,121 @@
+"""Rebuild a trained model from a run directory or a weights file, ready for inference.
+
+A run directory (``runs/NAME/``) holds ``final.safetensors`` whose metadata says how to build
+the model and prepare its inputs; ``model.json`` beside it holds the same dict. A weights file
+without metadata (a training checkpoint, say) works when a ``model.json`` sits beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from reslab.errors import ConfigError, WeightsError
+from reslab.models import ResNet, create, load_weights, read_metadata
+
+FINAL_WEIGHTS = "final.safetensors"
+MODEL_JSON = "model.json"
+
+_REQUIRED = ("model", "num_classes", "in_channels", "image_size", "mean", "std")
+
+
+def load_for_inference(source: str | os.PathLike) -> tuple[ResNet, dict[str, Any]]:
+    """The model in eval mode on the CPU, and its metadata (model, classes, preprocessing).
+
+    ``source`` is a run directory or a weights file saved by reslab with metadata.
+    """
+    weights = resolve_weights(source)
+    meta = read_inference_metadata(weights)
+    try:
+        model = create(
+            meta["model"],
+            num_classes=meta["num_classes"],
+            in_channels=meta["in_channels"],
+            **meta["model_kwargs"],
+        )
+    except ConfigError as e:
+        raise WeightsError(
+            f"{weights}: its metadata does not describe a model here ({e})"
+        ) from None
+    load_weights(model, weights)
+    return model.eval(), meta
+
+
+def resolve_weights(source: str | os.PathLike) -> Path:
+    """The weights file that ``source`` names: the file itself, or a run's final weights."""
+    path = Path(source)
+    if path.is_dir():
+        weights = path / FINAL_WEIGHTS
+        if not weights.is_file():
+            raise WeightsError(
+                f"{path} holds no {FINAL_WEIGHTS}: train it first or pass a weights file"
+            )
+        return weights
+    if not path.exists():
+        raise WeightsError(f"{path} does not exist: pass a run directory or a weights file")
+    return path
+
+
+def read_inference_metadata(weights: Path) -> dict[str, Any]:
+    """The metadata stored in ``weights`` (or in model.json beside it), checked and completed."""
+    meta: dict[str, Any] = read_metadata(weights) if weights.suffix == ".safetensors" else {}
+    if "model" not in meta:
+        sidecar = weights.parent / MODEL_JSON
+        if not sidecar.is_file():
+            raise WeightsError(
+                f"{weights} has no reslab metadata (model, classes, preprocessing) and no "
+                f"{MODEL_JSON} beside it: use the weights a reslab training run saved"
+            )
+        try:
+            meta = json.loads(sidecar.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise WeightsError(
+                f"{sidecar} is not readable JSON ({e}); restore it from the run"
+            ) from None
+    return _checked(meta, weights)
+
+
+def _checked(meta: Any, where: Path) -> dict[str, Any]:
+    if not isinstance(meta, dict):
+        raise WeightsError(f"{where}: reslab metadata must be a JSON object")
+    missing = [k for k in _REQUIRED if k not in meta]
+    if missing:
+        raise WeightsError(
+            f"{where}: reslab metadata lacks {', '.join(missing)}; re-save the weights from "
+            "the training run"
+        )
+    out = dict(meta)
+    out.setdefault("model_kwargs", {})
+    out.setdefault("resize", None)
+    try:
+        num_classes = int(out["num_classes"])
+        out["num_classes"] = num_classes
+        out["in_channels"] = int(out["in_channels"])
+        out["image_size"] = [int(s) for s in out["image_size"]]
+        out["mean"] = [float(v) for v in out["mean"]]
+        out["std"] = [float(v) for v in out["std"]]
+        out["resize"] = None if out["resize"] is None else int(out["resize"])
+        out["classes"] = [str(c) for c in out.get("classes") or range(num_classes)]
+    except (TypeError, ValueError) as e:
+        raise WeightsError(f"{where}: reslab metadata holds a bad value ({e})") from None
+    if not isinstance(out["model_kwargs"], dict):
+        raise WeightsError(f"{where}: metadata model_kwargs must be a JSON object")
+    if len(out["image_size"]) != 2:
+        raise WeightsError(f"{where}: metadata image_size must be [height, width]")
+    if len(out["classes"]) != num_classes:
+        raise WeightsError(
+            f"{where}: metadata names {len(out['classes'])} classes for a {num_classes}-class "
+            "model; fix classes in its metadata"
+        )
+    return out
+
+
+__all__ = [
+    "FINAL_WEIGHTS",
+    "MODEL_JSON",
+    "load_for_inference",
+    "read_inference_metadata",
+    "resolve_weights",
+]

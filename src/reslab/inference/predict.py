@@ -1,0 +1,150 @@
+"""Classify image files with a trained model, streaming: at most one batch is decoded at a time.
+
+A file that cannot be read gives an error entry in its place; the other files are still
+classified, and results come back in the order of the inputs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+
+from reslab.data import load_image, preprocess_for_model
+from reslab.errors import DataError, ReslabError
+from reslab.inference.loading import load_for_inference
+from reslab.models import ResNet
+
+
+@dataclass
+class Prediction:
+    """The result for one input: the top classes with probabilities, or why there are none."""
+
+    path: str
+    top: list[tuple[str, float]] | None
+    """(class name, probability), most probable first; None when the file could not be read."""
+    error: str | None = None
+    """One line saying why the file could not be classified."""
+
+
+def predict(
+    source: str | os.PathLike,
+    images: Iterable[str | os.PathLike],
+    *,
+    topk: int = 5,
+    batch_size: int = 32,
+    device: str = "cpu",
+) -> Iterator[Prediction]:
+    """One :class:`Prediction` per image, in input order, with the top ``topk`` classes.
+
+    The model loads now (so a bad ``source`` raises here); images are decoded lazily,
+    ``batch_size`` at a time, with the preprocessing stored beside the weights.
+    """
+    if topk < 1 or batch_size < 1:
+        raise ReslabError(f"topk and batch_size must be at least 1, got {topk} and {batch_size}")
+    model, meta = load_for_inference(source)
+    try:
+        model.to(device)
+    except (RuntimeError, AssertionError) as e:
+        raise ReslabError(
+            f"cannot use device {device!r} ({_one_line(e)}); try --device cpu"
+        ) from None
+    if isinstance(images, (str, os.PathLike)):
+        images = [images]  # one path, not an iterable of its characters
+    prepare = _preprocessor(meta)
+    prepare(Image.new("RGB", (1, 1)))  # a mismatch between model and preprocessing fails once, here
+    return _stream(
+        model,
+        meta["classes"],
+        prepare,
+        iter(images),
+        min(topk, model.num_classes),
+        batch_size,
+        torch.device(device),
+    )
+
+
+def format_prediction(p: Prediction) -> str:
+    """One line for a person: ``cat.png: 7 (0.93), 1 (0.03)`` or ``x.png: error: ...``."""
+    if p.error is not None:
+        return f"{p.path}: error: {p.error}"
+    assert p.top is not None
+    return f"{p.path}: " + ", ".join(f"{name} ({prob:.2f})" for name, prob in p.top)
+
+
+def _preprocessor(meta: dict[str, Any]) -> Callable[[Image.Image], torch.Tensor]:
+    def prepare(image: Image.Image) -> torch.Tensor:
+        return preprocess_for_model(
+            image,
+            image_size=tuple(meta["image_size"]),
+            in_channels=meta["in_channels"],
+            mean=meta["mean"],
+            std=meta["std"],
+            resize=meta["resize"],
+        )
+
+    return prepare
+
+
+def _stream(
+    model: ResNet,
+    classes: list[str],
+    prepare: Callable[[Image.Image], torch.Tensor],
+    images: Iterator[str | os.PathLike],
+    topk: int,
+    batch_size: int,
+    device: torch.device,
+) -> Iterator[Prediction]:
+    while chunk := list(itertools.islice(images, batch_size)):
+        paths = [str(p) for p in chunk]
+        inputs: list[torch.Tensor] = []
+        errors: list[str | None] = []
+        for path in paths:
+            try:
+                inputs.append(prepare(_read(path)))
+                errors.append(None)
+            except DataError as e:
+                errors.append(_without_path(str(e), path))
+        tops: Iterator[list[tuple[str, float]]] = iter(())
+        if inputs:
+            with torch.inference_mode():
+                logits = model(torch.stack(inputs).to(device))
+                probs, indices = logits.float().softmax(dim=1).topk(topk, dim=1)
+            tops = iter(
+                [(classes[i], p) for i, p in zip(row_i, row_p)]
+                for row_i, row_p in zip(indices.tolist(), probs.tolist())
+            )
+        for path, error in zip(paths, errors):
+            if error is None:
+                yield Prediction(path, next(tops))
+            else:
+                yield Prediction(path, None, error)
+
+
+def _read(path: str) -> Image.Image:
+    if not os.path.exists(path):
+        raise DataError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise DataError(f"{path}: is a directory, not an image file")
+    return load_image(path)
+
+
+def _without_path(message: str, path: str) -> str:
+    """The error without the leading path, which the Prediction already carries."""
+    for prefix in (f"{path}: ", f"{Path(path)}: "):
+        if message.startswith(prefix):
+            return _one_line(message[len(prefix) :])
+    return _one_line(message)
+
+
+def _one_line(e: object) -> str:
+    return " ".join(str(e).split())
+
+
+__all__ = ["Prediction", "format_prediction", "predict"]

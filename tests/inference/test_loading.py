@@ -1,0 +1,72 @@
+import json
+
+import pytest
+import torch
+
+from reslab.errors import WeightsError
+from reslab.inference import load_for_inference
+from reslab.models import create, save_weights
+
+from .builders import DIGITS, make_run
+
+
+def test_run_dir_and_its_weights_file_give_the_same_model(run_dir):
+    from_dir, meta = load_for_inference(run_dir)
+    from_file, meta_file = load_for_inference(run_dir / "final.safetensors")
+    assert not from_dir.training
+    assert meta == meta_file
+    assert meta["classes"] == DIGITS and meta["image_size"] == [8, 8]
+    assert from_dir.in_channels == 1 and from_dir.spec.shortcut == "A"
+    x = torch.randn(2, 1, 8, 8)
+    with torch.no_grad():
+        assert torch.equal(from_dir(x), from_file(x))
+
+
+def test_model_kwargs_rebuild_the_trained_variant(tmp_path):
+    make_run(tmp_path, model_kwargs={"shortcut": "B"})
+    model, meta = load_for_inference(tmp_path)
+    assert model.spec.shortcut == "B"
+    assert meta["model_kwargs"] == {"shortcut": "B"}
+
+
+def test_dir_without_final_weights_says_to_train_first(tmp_path):
+    with pytest.raises(WeightsError, match="holds no final.safetensors: train it first") as info:
+        load_for_inference(tmp_path)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_source_is_a_weights_error(tmp_path):
+    with pytest.raises(WeightsError, match="does not exist"):
+        load_for_inference(tmp_path / "nope.safetensors")
+
+
+def test_safetensors_without_reslab_metadata_says_so(tmp_path):
+    save_weights(create("resnet20", num_classes=10), tmp_path / "bare.safetensors")
+    with pytest.raises(WeightsError, match="has no reslab metadata"):
+        load_for_inference(tmp_path / "bare.safetensors")
+
+
+def test_training_checkpoint_uses_model_json_beside_it(tmp_path, run_dir):
+    """A torch checkpoint carries no metadata of its own; model.json supplies it."""
+    model, meta = load_for_inference(run_dir)
+    (tmp_path / "model.json").write_text((run_dir / "model.json").read_text())
+    torch.save({"model": model.state_dict(), "epoch": 3}, tmp_path / "last.pt")
+    loaded, loaded_meta = load_for_inference(tmp_path / "last.pt")
+    assert loaded_meta == meta
+    for key, value in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value), key
+
+
+def test_class_count_mismatch_is_reported(tmp_path, run_dir):
+    model, meta = load_for_inference(run_dir)
+    save_weights(model, tmp_path / "w.safetensors", {**meta, "classes": ["a", "b"]})
+    with pytest.raises(WeightsError, match="names 2 classes for a 10-class model"):
+        load_for_inference(tmp_path / "w.safetensors")
+
+
+def test_unknown_model_in_metadata_is_a_weights_error(tmp_path, run_dir):
+    meta = json.loads((run_dir / "model.json").read_text())
+    model, _ = load_for_inference(run_dir)
+    save_weights(model, tmp_path / "w.safetensors", {**meta, "model": "resnet21"})
+    with pytest.raises(WeightsError, match="unknown model 'resnet21'"):
+        load_for_inference(tmp_path / "w.safetensors")

@@ -1,0 +1,124 @@
+import pytest
+import torch
+
+from reslab.data import load_image, preprocess_for_model
+from reslab.errors import DataError, WeightsError
+from reslab.inference import Prediction, format_prediction, load_for_inference, predict
+
+from .builders import DIGITS, make_run
+
+
+def _direct_tops(run_dir, paths, k):
+    """The top-k of the model's own forward pass on the stored preprocessing of each file."""
+    model, meta = load_for_inference(run_dir)
+    x = torch.stack(
+        [
+            preprocess_for_model(
+                load_image(path),
+                image_size=tuple(meta["image_size"]),
+                in_channels=meta["in_channels"],
+                mean=meta["mean"],
+                std=meta["std"],
+                resize=meta["resize"],
+            )
+            for path in paths
+        ]
+    )
+    with torch.no_grad():
+        values, indices = model(x).softmax(dim=1).topk(k, dim=1)
+    return [
+        [(DIGITS[i], p) for i, p in zip(row_i, row_p)]
+        for row_i, row_p in zip(indices.tolist(), values.tolist())
+    ]
+
+
+def test_one_sorted_result_per_image_in_order(run_dir, images):
+    results = list(predict(run_dir, images, topk=5, batch_size=4))
+    assert [r.path for r in results] == [str(p) for p in images]
+    for r in results:
+        assert r.error is None and len(r.top) == 5
+        probs = [p for _, p in r.top]
+        assert probs == sorted(probs, reverse=True)
+        assert 0 < sum(probs) <= 1 + 1e-6
+        assert {name for name, _ in r.top} <= set(DIGITS)
+
+
+def test_predictions_equal_the_models_own_output(run_dir, images):
+    # A batch size that splits the files 4 + 2 also checks results are not mixed across batches.
+    results = predict(run_dir, images, topk=3, batch_size=4)
+    for r, expected, path in zip(results, _direct_tops(run_dir, images, 3), images):
+        assert [n for n, _ in r.top] == [n for n, _ in expected], path.name
+        assert [p for _, p in r.top] == pytest.approx([p for _, p in expected], abs=1e-5)
+
+
+def test_images_do_not_all_get_the_same_answer(run_dir, images):
+    """Guards the comparison above against a model that ignores its input."""
+    tops = {tuple(round(p, 4) for _, p in r.top) for r in predict(run_dir, images, topk=3)}
+    assert len(tops) > 1
+
+
+def test_bad_files_become_errors_and_the_rest_are_predicted(run_dir, images, tmp_path):
+    text = tmp_path / "notes.png"
+    text.write_text("this is not an image\n")
+    truncated = tmp_path / "cut.jpg"
+    truncated.write_bytes(images[1].read_bytes()[:300])
+    missing = tmp_path / "missing.png"
+    inputs = [images[0], missing, images[1], text, truncated, images[2]]
+
+    results = list(predict(run_dir, inputs, batch_size=2))
+
+    assert [r.path for r in results] == [str(p) for p in inputs]
+    failed = [r for r in results if r.error is not None]
+    assert [r.path for r in failed] == [str(missing), str(text), str(truncated)]
+    assert failed[0].error == "no such file"
+    for r in failed:
+        assert r.top is None and "\n" not in r.error and not r.error.startswith(r.path)
+    clean = {r.path: r.top for r in predict(run_dir, [images[0], images[1], images[2]])}
+    for r in results:
+        if r.error is None:
+            assert [n for n, _ in r.top] == [n for n, _ in clean[r.path]]
+            assert [p for _, p in r.top] == pytest.approx([p for _, p in clean[r.path]])
+
+
+def test_topk_is_clipped_to_the_number_of_classes(run_dir, images):
+    (r,) = predict(run_dir, images[:1], topk=50)
+    assert len(r.top) == len(DIGITS)
+    assert sum(p for _, p in r.top) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_images_are_decoded_lazily_one_batch_at_a_time(run_dir, images):
+    consumed = []
+
+    def paths():
+        for p in images * 3:
+            consumed.append(p)
+            yield p
+
+    stream = predict(run_dir, paths(), batch_size=4)
+    assert consumed == []
+    next(stream)
+    assert len(consumed) == 4
+    assert sum(1 for _ in stream) == len(images) * 3 - 1
+
+
+def test_a_bad_source_fails_before_any_image_is_read(tmp_path):
+    with pytest.raises(WeightsError, match="holds no final.safetensors"):
+        predict(tmp_path, ["never-read.png"])
+
+
+def test_format_prediction():
+    ok = Prediction("cat.png", [("seven", 0.931), ("one", 0.03)])
+    bad = Prediction("bad.png", None, "not a readable image (truncated)")
+    assert format_prediction(ok) == "cat.png: seven (0.93), one (0.03)"
+    assert format_prediction(bad) == "bad.png: error: not a readable image (truncated)"
+
+
+def test_a_single_path_is_one_image(run_dir, images):
+    (r,) = predict(run_dir, str(images[0]), topk=2)
+    assert r.path == str(images[0]) and len(r.top) == 2
+
+
+def test_a_model_images_cannot_feed_fails_once_up_front(tmp_path, images):
+    make_run(tmp_path, in_channels=2)
+    with pytest.raises(DataError, match="2 input channels"):
+        predict(tmp_path, images)
