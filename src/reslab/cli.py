@@ -304,6 +304,13 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_report)
 
 
+# ----------------------------------------------------------------------------- bench
+def _add_bench(sub: argparse._SubParsersAction) -> None:
+    from reslab.bench.cli import add_bench_parser  # light: imports no torch at module level
+
+    add_bench_parser(sub)
+
+
 # ----------------------------------------------------------------------------- main
 _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_models,

@@ -1,0 +1,1 @@
+"""`reslab bench`: speed and memory, as ratios against a plain eager reference run alongside."""
