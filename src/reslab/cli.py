@@ -304,6 +304,104 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_report)
 
 
+# ----------------------------------------------------------------------------- studies
+def cmd_study(args: argparse.Namespace) -> int:
+    from reslab import studies
+
+    if args.study == "degradation":
+        out = studies.run_degradation(
+            studies.DegradationConfig(
+                data=args.data,
+                root=args.root,
+                depths=args.depths or [20, 56],
+                seeds=args.seeds or [0, 1, 2],
+                iterations=args.iterations,
+                out_dir=args.out,
+                name=args.name or "degradation",
+                overrides=args.overrides,
+            )
+        )
+    elif args.study == "gradients":
+        out = studies.run_gradients(
+            studies.GradientsConfig(
+                data=args.data,
+                root=args.root,
+                depths=args.depths or [20, 56, 110],
+                trained_from=args.source,
+                out_dir=args.out,
+                name=args.name or "gradients",
+            )
+        )
+    elif args.study == "responses":
+        out = studies.run_responses(
+            studies.ResponsesConfig(
+                source=args.source or f"{args.out}/degradation",
+                out_dir=args.out,
+                name=args.name or "responses",
+            )
+        )
+    else:
+        out = studies.run_table6(
+            studies.Table6Config(
+                models=args.models or studies.Table6Config().models,
+                seeds=args.seeds or [0],
+                root=args.root,
+                allow_cpu=args.allow_cpu,
+                out_dir=args.out,
+                name=args.name or "table6",
+                overrides=args.overrides,
+            )
+        )
+    print(f"results: {out / 'results.json'}")
+    if not args.no_report and (out / "results.json").is_file():
+        from reslab.report import build_report
+
+        print(f"report: {build_report(out, lang=args.lang).html}")
+    return 0
+
+
+def _add_study(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "study",
+        help="reproduce one of the paper's experiments",
+        description="Each study trains (or reuses) what it needs, writes "
+        "OUT/NAME/results.json and a report. Re-running the same "
+        "command resumes an interrupted study.",
+    )
+    p.add_argument("study", choices=["degradation", "gradients", "responses", "table6"])
+    p.add_argument("overrides", nargs="*", help="section.key=value overrides for training runs")
+    p.add_argument("--data", default="digits", help="digits (default), mnist5k or cifar10")
+    p.add_argument("--root", help="dataset directory for file-based datasets")
+    p.add_argument("--depths", type=int, nargs="+", help="6n+2 depths, e.g. 20 56 110")
+    p.add_argument("--seeds", type=int, nargs="+", help="seeds (degradation default: 0 1 2)")
+    p.add_argument("--iterations", type=int, help="override the recipe's iterations")
+    p.add_argument("--models", nargs="+", help="table6: which nets (default resnet20..110)")
+    p.add_argument("--source", help="responses/gradients: a degradation study directory")
+    p.add_argument("--allow-cpu", action="store_true", help="table6: train without a GPU")
+    p.add_argument("--out", default="runs", help="parent directory of the study (default runs)")
+    p.add_argument("--name", help="the study's directory name")
+    p.add_argument("--lang", choices=["en", "zh"], default="en", help="report language")
+    p.add_argument("--no-report", action="store_true", help="skip writing the report")
+    p.set_defaults(func=cmd_study)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from reslab.studies import DemoConfig, run_demo
+
+    run_demo(DemoConfig(out_dir=args.out, quick=args.quick, lang=args.lang))
+    return 0
+
+
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo", help="the main job: degradation study on digits + report, minutes on a CPU"
+    )
+    p.add_argument("--quick", action="store_true", help="a sub-minute version")
+    p.add_argument("--out", default="runs", help="where to write (default ./runs)")
+    p.add_argument("--lang", choices=["en", "zh"], default="en", help="report language")
+    p.set_defaults(func=cmd_demo)
+
+
 # ----------------------------------------------------------------------------- bench
 def _add_bench(sub: argparse._SubParsersAction) -> None:
     from reslab.bench.cli import add_bench_parser  # light: imports no torch at module level
@@ -320,6 +418,9 @@ _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_export,
     _add_data,
     _add_report,
+    _add_study,
+    _add_demo,
+    _add_bench,
 ]
 
 
@@ -342,8 +443,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     # key=value overrides may follow options (`train cfg --resume auto train.iterations=9`)
-    if extra and hasattr(args, "overrides") and all("=" in e and not e.startswith("-")
-                                                    for e in extra):
+    if (
+        extra
+        and hasattr(args, "overrides")
+        and all("=" in e and not e.startswith("-") for e in extra)
+    ):
         args.overrides = [*args.overrides, *extra]
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")

@@ -1,0 +1,83 @@
+"""What every study shares: training one net of a study (or reusing it), statistics, output."""
+
+from __future__ import annotations
+
+import json
+import math
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from reslab import models
+from reslab.engine import Run, train
+from reslab.engine.checkpoint import CheckpointManager
+from reslab.engine.logger import read_metrics
+
+
+def mean_std(values: Sequence[float | None]) -> dict[str, float | int | None]:
+    """Mean and sample standard deviation (None for a single value)."""
+    xs = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    if not xs:
+        return {"mean": None, "std": None, "n": 0}
+    mean = sum(xs) / len(xs)
+    std = math.sqrt(sum((x - mean) ** 2 for x in xs) / (len(xs) - 1)) if len(xs) > 1 else None
+    return {"mean": mean, "std": std, "n": len(xs)}
+
+
+def train_or_reuse(config: dict[str, Any], run_dir: Path) -> tuple[Path, bool]:
+    """Train the run described by ``config`` in ``run_dir``, resuming an interrupted one and
+    reusing a finished one, so a study can be re-run after a crash and pick up where it was.
+
+    Returns the run directory and whether it finished.
+    """
+    if (run_dir / "final.safetensors").is_file() and (run_dir / "summary.json").is_file():
+        return run_dir, True
+    config = {**config, "name": run_dir.name, "out_dir": str(run_dir.parent)}
+    has_ckpt = bool(CheckpointManager(run_dir / "checkpoints").paths())
+    run: Run = train(config, resume="auto" if has_ckpt or run_dir.exists() else None)
+    return run_dir, run.status == "completed"
+
+
+def eval_history(run_dir: Path) -> list[dict[str, Any]]:
+    """The evaluation records of a finished run (errors in percent)."""
+    return [
+        {
+            k: r.get(k)
+            for k in (
+                "step",
+                "epoch",
+                "lr",
+                "train_loss",
+                "train_error",
+                "val_error",
+                "test_error",
+                "running_train_error",
+            )
+        }
+        for r in read_metrics(run_dir)
+        if r.get("kind") == "eval"
+    ]
+
+
+def read_summary(run_dir: Path) -> dict[str, Any]:
+    return json.loads((run_dir / "summary.json").read_text())
+
+
+def model_cost(
+    name: str, in_channels: int, image_size: Sequence[int], num_classes: int
+) -> tuple[int, int]:
+    """Parameters and forward FLOPs (2 per multiply-add) at the dataset's input size."""
+    with torch.device("meta"):
+        model = models.create(name, in_channels=in_channels, num_classes=num_classes)
+    flops = models.count_flops(model, (in_channels, *image_size))
+    return models.count_params(model), flops
+
+
+def command_line() -> str:
+    """The command that is running, as a person would re-type it."""
+    args = sys.argv[1:]
+    return "reslab " + " ".join(shlex.quote(a) for a in args) if args else "python -c ..."

@@ -1,0 +1,264 @@
+"""The degradation study (paper section 4.2, Figure 6): plain and residual twins of growing
+depth trained with one recipe; do deeper plain nets train worse, and do shortcuts fix it?"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reslab import reference
+from reslab.engine.config import load_config, read_recipe
+from reslab.errors import ConfigError
+from reslab.studies.common import (
+    command_line,
+    eval_history,
+    mean_std,
+    model_cost,
+    read_summary,
+    train_or_reuse,
+)
+from reslab.utils.env import environment
+from reslab.utils.io import write_json
+
+# The paper's CIFAR recipe scaled to each small dataset: same optimizer, batch, lr, decay and
+# schedule shape (/10 at 50% and 75% of the run), fewer iterations for fewer images.
+_RECIPES: dict[str, dict[str, Any]] = {
+    "digits": {
+        "data": {"name": "digits", "val_size": 0, "crop_pad": 1, "flip": False},
+        "train": {"iterations": 400},
+    },
+    "mnist5k": {
+        "data": {"name": "mnist5k", "val_size": 0, "crop_pad": 2, "flip": False},
+        "train": {"iterations": 1500},
+    },
+    "cifar10": {
+        "data": {"name": "cifar10", "val_size": 5000},
+        "train": {"iterations": 64000},
+        "schedule": {"milestones": [32000, 48000]},
+    },
+}
+
+DEGRADATION_MARGIN = 1.0
+"""Percentage points by which the deep plain net's final training error must exceed the
+shallow one's (and exceed the seeds' spread) for degradation to count as observed."""
+
+
+@dataclass
+class DegradationConfig:
+    data: str = "digits"
+    """digits, mnist5k or cifar10."""
+    root: str | None = None
+    """Dataset directory for file-based datasets."""
+    depths: list[int] = field(default_factory=lambda: [20, 56])
+    """CIFAR-style depths (6n+2) of the plain/residual pairs."""
+    seeds: list[int] = field(default_factory=lambda: [0])
+    """One run per seed and net; 3 seeds give a mean +- std."""
+    iterations: int | None = None
+    """Override the recipe's iteration count."""
+    eval_points: int = 16
+    """How many evaluations along each run (points on the curves)."""
+    out_dir: str = "runs"
+    name: str = "degradation"
+    overrides: list[str] = field(default_factory=list)
+    """Extra section.key=value overrides for every training run."""
+
+    def __post_init__(self) -> None:
+        if self.data not in _RECIPES:
+            raise ConfigError(
+                f"degradation study data must be one of {', '.join(_RECIPES)}, got {self.data!r}"
+            )
+        bad = [d for d in self.depths if (d - 2) % 6 or d < 8]
+        if bad:
+            raise ConfigError(f"depths must be 6n+2 (20, 32, 44, 56, 110, ...), got {bad}")
+        if len(self.depths) < 2:
+            raise ConfigError("the study needs at least two depths to compare")
+
+
+def recipe_for(cfg: DegradationConfig) -> dict[str, Any]:
+    """The resolved training recipe shared by every net of the study."""
+    base = read_recipe("base_cifar.yaml")
+    recipe = load_config(base, None).to_dict()
+    for section, values in _RECIPES[cfg.data].items():
+        recipe[section].update(values)
+    if cfg.root:
+        recipe["data"]["root"] = cfg.root
+    if cfg.iterations:
+        recipe["train"]["iterations"] = cfg.iterations
+    iters = recipe["train"]["iterations"]
+    if cfg.data != "cifar10":
+        recipe["schedule"]["milestones"] = [0.5, 0.75]
+    every = max(1, iters // cfg.eval_points)
+    recipe["train"].update(
+        eval_every=every,
+        log_every=min(every, 50),
+        eval_train=True,
+        checkpoint_every=max(every, iters // 4),
+        tensorboard=True,
+    )
+    recipe = load_config(recipe, cfg.overrides).to_dict()  # validates the overrides too
+    return recipe
+
+
+def run_degradation(cfg: DegradationConfig) -> Path:
+    """Train every net of the study (reusing finished ones) and write results.json."""
+    t0 = time.perf_counter()
+    study_dir = Path(cfg.out_dir) / cfg.name
+    recipe = recipe_for(cfg)
+    names = [
+        (f"{prefix}{d}", kind, d)
+        for d in sorted(cfg.depths)
+        for prefix, kind in (("plain", "plain"), ("resnet", "residual"))
+    ]
+    runs = []
+    total = len(names) * len(cfg.seeds)
+    for i, (seed, (model, kind, depth)) in enumerate((s, n) for s in cfg.seeds for n in names):
+        print(f"training net {i + 1} of {total}: {model}, seed {seed}", flush=True)
+        config = {
+            **recipe,
+            "model": {**recipe["model"], "name": model},
+            "train": {**recipe["train"], "seed": seed},
+        }
+        run_dir, done = train_or_reuse(config, study_dir / "runs" / f"{model}_s{seed}")
+        if not done:
+            print(f"stopped during {model}; re-run the same command to continue", flush=True)
+            return study_dir
+        runs.append(_run_record(run_dir, model, kind, depth, seed))
+    results = {
+        "study": "degradation",
+        "title": f"Degradation of plain nets with depth ({cfg.data})",
+        "command": command_line(),
+        "env": environment(),
+        "config": {"study": asdict(cfg), "recipe": recipe},
+        "dataset": _dataset_facts(runs, cfg.data),
+        "seeds": list(cfg.seeds),
+        "runs": runs,
+        "summary": summarise(runs),
+        "wall_time_s": time.perf_counter() - t0,
+        "paper": {
+            "note": reference.DEGRADATION_CLAIM,
+            "cifar10_test_error": {k: v.paper_error for k, v in reference.CIFAR10_TABLE6.items()},
+        },
+    }
+    results["verdict"] = verdict(results["summary"])
+    write_json(study_dir / "results.json", results)
+    return study_dir
+
+
+def _run_record(run_dir: Path, model: str, kind: str, depth: int, seed: int) -> dict[str, Any]:
+    summary = read_summary(run_dir)
+    history = eval_history(run_dir)
+    meta = _model_meta(run_dir)
+    params, flops = model_cost(model, meta["in_channels"], meta["image_size"], meta["num_classes"])
+    last = history[-1] if history else {}
+    return {
+        "model": model,
+        "kind": kind,
+        "depth": depth,
+        "seed": seed,
+        "params": params,
+        "flops": flops,
+        "wall_time_s": summary["wall_time_s"],
+        "iterations": summary["step"],
+        "history": history,
+        "final": {
+            "train_error": last.get("train_error"),
+            "test_error": summary["final"]["test_error"],
+            "train_loss": last.get("train_loss"),
+        },
+        "best": {
+            "train_error": min(
+                (h["train_error"] for h in history if h.get("train_error") is not None),
+                default=None,
+            ),
+            "test_error": summary.get("best_test_error"),
+        },
+        "data_sizes": summary.get("data_sizes", {}),
+        "run_dir": str(run_dir),
+    }
+
+
+def _model_meta(run_dir: Path) -> dict[str, Any]:
+    import json
+
+    return json.loads((run_dir / "model.json").read_text())
+
+
+def _dataset_facts(runs: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    if not runs:
+        return {"name": name}
+    meta = _model_meta(Path(runs[0]["run_dir"]))
+    sizes = runs[0].get("data_sizes", {})
+    return {
+        "name": name,
+        "train": sizes.get("train"),
+        "val": sizes.get("val"),
+        "test": sizes.get("test"),
+        "image_shape": [meta["in_channels"], *meta["image_size"]],
+        "num_classes": meta["num_classes"],
+    }
+
+
+def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per net: final/best errors as mean +- std over seeds."""
+    out = []
+    for model in dict.fromkeys(r["model"] for r in runs):
+        group = [r for r in runs if r["model"] == model]
+        first = group[0]
+        out.append(
+            {
+                "model": model,
+                "kind": first["kind"],
+                "depth": first["depth"],
+                "params": first["params"],
+                "flops": first["flops"],
+                "final_train_error": mean_std([r["final"]["train_error"] for r in group]),
+                "final_test_error": mean_std([r["final"]["test_error"] for r in group]),
+                "best_test_error": mean_std([r["best"]["test_error"] for r in group]),
+                "wall_time_s": mean_std([r["wall_time_s"] for r in group]),
+            }
+        )
+    return out
+
+
+def verdict(summary: list[dict[str, Any]], margin: float = DEGRADATION_MARGIN) -> dict[str, Any]:
+    """Whether the numbers show degradation, judged on final training error (the paper's
+    criterion: a deeper plain net that fits its training data worse cannot be overfitting)."""
+
+    def rows(kind: str) -> list[dict[str, Any]]:
+        return sorted((r for r in summary if r["kind"] == kind), key=lambda r: r["depth"])
+
+    plain, residual = rows("plain"), rows("residual")
+    if len(plain) < 2 or len(residual) < 2:
+        return {
+            "degradation_observed": False,
+            "residual_avoids_degradation": False,
+            "margin": margin,
+            "note": "fewer than two depths were trained",
+        }
+
+    def gap(pair: list[dict[str, Any]]) -> tuple[float, float | None]:
+        shallow, deep = pair[0]["final_train_error"], pair[-1]["final_train_error"]
+        spread = [s for s in (shallow["std"], deep["std"]) if s is not None]
+        return deep["mean"] - shallow["mean"], (max(spread) if spread else None)
+
+    plain_gap, plain_std = gap(plain)
+    res_gap, res_std = gap(residual)
+    observed = plain_gap > max(margin, 2 * (plain_std or 0.0))
+    deep_plain = plain[-1]["final_train_error"]["mean"]
+    deep_res = residual[-1]["final_train_error"]["mean"]
+    avoids = observed and res_gap < plain_gap - margin and deep_res < deep_plain
+    return {
+        "degradation_observed": bool(observed),
+        "residual_avoids_degradation": bool(avoids),
+        "plain_shallow": plain[0]["model"],
+        "plain_deep": plain[-1]["model"],
+        "residual_shallow": residual[0]["model"],
+        "residual_deep": residual[-1]["model"],
+        "plain_gap": plain_gap,
+        "plain_gap_std": plain_std,
+        "residual_gap": res_gap,
+        "residual_gap_std": res_std,
+        "margin": margin,
+    }

@@ -1,0 +1,85 @@
+"""Layer responses (paper Fig. 7): the standard deviation of each 3x3 layer's output, after BN
+and before the ReLU/addition, on the test set, for trained plain and residual nets."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from reslab import data as rdata
+from reslab import reference
+from reslab.errors import ReslabError
+from reslab.studies.common import command_line
+from reslab.studies.probes import layer_responses, load_trained
+from reslab.utils.env import environment
+from reslab.utils.io import write_json
+from reslab.utils.progress import track
+
+
+@dataclass
+class ResponsesConfig:
+    source: str = "runs/degradation"
+    """A degradation study directory whose trained nets are measured."""
+    seed: int = 0
+    out_dir: str = "runs"
+    name: str = "responses"
+    models: list[str] = field(default_factory=list)
+    """Restrict to these nets (default: every net of the study with this seed)."""
+
+
+def run_responses(cfg: ResponsesConfig) -> Path:
+    t0 = time.perf_counter()
+    runs_dir = Path(cfg.source) / "runs"
+    found = sorted(runs_dir.glob(f"*_s{cfg.seed}/final.safetensors")) if runs_dir.is_dir() else []
+    if cfg.models:
+        found = [p for p in found if p.parent.name.rsplit("_s", 1)[0] in cfg.models]
+    if not found:
+        raise ReslabError(
+            f"{cfg.source} holds no trained nets: run `reslab study degradation "
+            f"--out {Path(cfg.source).parent}` first, or pass --source"
+        )
+    out = []
+    dataset = None
+    for weights in track(found, len(found), "responses"):
+        model, meta = load_trained(weights.parent)
+        if dataset is None:
+            splits = rdata.load_splits(meta["data"], None, seed=int(meta.get("seed", 0)))
+            aug = rdata.BatchAugment(rdata.AugmentConfig(), meta["mean"], meta["std"])
+            loader = rdata.DeviceLoader(
+                splits.test, 500, augment=aug, train=False, shuffle=False, drop_last=False
+            )
+            dataset = {
+                "name": meta["data"],
+                "test": len(splits.test),
+                "image_shape": list(splits.test.image_shape),
+                "num_classes": len(splits.test.classes),
+            }
+        std = layer_responses(model, loader)
+        name = meta["model"]
+        out.append(
+            {
+                "model": name,
+                "kind": model.spec.kind,
+                "depth": model.spec.depth,
+                "layer_std": std,
+                "mean_std": sum(std) / len(std),
+            }
+        )
+    study_dir = Path(cfg.out_dir) / cfg.name
+    write_json(
+        study_dir / "results.json",
+        {
+            "study": "responses",
+            "title": "Layer responses (paper Fig. 7)",
+            "command": command_line(),
+            "env": environment(),
+            "config": asdict(cfg),
+            "dataset": dataset,
+            "seeds": [cfg.seed],
+            "models": out,
+            "paper": {"note": reference.FIGURE7_CLAIM},
+            "wall_time_s": time.perf_counter() - t0,
+        },
+    )
+    return study_dir
