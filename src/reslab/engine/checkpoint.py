@@ -10,6 +10,8 @@ corrupt.
 from __future__ import annotations
 
 import contextlib
+import errno
+import pickle
 import random
 import re
 import warnings
@@ -24,6 +26,8 @@ from reslab.errors import CheckpointError
 from reslab.utils.io import atomic_open
 
 _NAME = re.compile(r"^step_(\d{8})\.pt$")
+_GLOBAL = re.compile(r"unsupported GLOBAL (\S+?)\.?\s")  # torch's weights_only refusal
+_TEMP = re.compile(r"^\.step_\d{8}\.pt\..*\.tmp$")  # atomic_open's temp files
 FORMAT_VERSION = 1
 
 
@@ -87,14 +91,51 @@ class CheckpointManager:
         return sorted(found, key=lambda p: int(_NAME.match(p.name).group(1)))
 
     def save(self, state: dict[str, Any], step: int) -> Path:
+        """Write ``step_XXXXXXXX.pt`` atomically, then drop all but the newest ``keep``.
+
+        A failed write (disk full, say) leaves the older checkpoints as they were and no temp
+        file behind, and raises CheckpointError saying so.
+        """
         path = self.directory / f"step_{step:08d}.pt"
         state = {**state, "format_version": FORMAT_VERSION, "step": step}
-        with atomic_open(path, "wb") as f:
-            torch.save(state, f)
+        try:
+            with atomic_open(path, "wb") as f:
+                torch.save(state, f)
+        except OSError as e:
+            raise CheckpointError(self._write_failure(path, e)) from None
         for old in self.paths()[: -self.keep]:
             with contextlib.suppress(FileNotFoundError):
                 old.unlink()
         return path
+
+    def remove_stale_temp_files(self) -> list[Path]:
+        """Delete half-written temp files that a killed process left; return their paths.
+
+        Call it only where no other process is saving into this directory (at the start of a
+        run, on the process that writes checkpoints).
+        """
+        if not self.directory.is_dir():
+            return []
+        stale = [p for p in self.directory.iterdir() if _TEMP.match(p.name)]
+        for p in stale:
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+        return stale
+
+    def _write_failure(self, path: Path, e: OSError) -> str:
+        older = [p for p in self.paths() if p != path]
+        kept = (
+            f"the previous checkpoint {older[-1].name} is intact"
+            if older
+            else "no earlier checkpoint exists"
+        )
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            return (
+                f"cannot save checkpoint {path}: the disk is full; {kept}. Free some space, "
+                "then continue with --resume auto"
+            )
+        reason = e.strerror or str(e) or type(e).__name__
+        return f"cannot save checkpoint {path} ({reason}); {kept}"
 
     def load_latest(self, map_location: str | torch.device = "cpu") -> tuple[dict, Path] | None:
         """The newest checkpoint that loads and verifies; None if there are none at all."""
@@ -116,13 +157,34 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     """Load and verify one checkpoint with the safe loader."""
     path = Path(path)
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # torch's note on the pickle protocol is noise here
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            state = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        refused = _GLOBAL.search(str(e))
+        if refused:  # weights_only stopped before importing it: nothing ran
+            raise CheckpointError(
+                f"refusing to load checkpoint {path}: it asks to run {refused.group(1)}, and "
+                "a checkpoint must hold only tensors and plain values; resume only from "
+                "checkpoints reslab wrote"
+            ) from None
+        raise CheckpointError(
+            f"checkpoint {path} is corrupt or unreadable (bad pickle data)"
+        ) from None
     except Exception as e:  # truncated zip, bad pickle, ... all mean the same to a user
         msg = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
         raise CheckpointError(f"checkpoint {path} is corrupt or unreadable ({msg})") from None
     required = ("format_version", "step", "model", "optimizer")
-    if not isinstance(state, dict) or any(k not in state for k in required):
-        raise CheckpointError(f"checkpoint {path} is incomplete (it lacks {', '.join(required)})")
+    if (
+        not isinstance(state, dict)
+        or any(k not in state for k in required)
+        or not isinstance(state["model"], dict)
+        or not all(isinstance(v, torch.Tensor) for v in state["model"].values())
+    ):
+        raise CheckpointError(
+            f"checkpoint {path} is incomplete (it needs {', '.join(required)}, "
+            "with the model as a mapping of tensors)"
+        )
     bad = [
         k
         for k, v in state["model"].items()

@@ -1,0 +1,96 @@
+"""Tiny but real study runs: the code path of every study, end to end."""
+
+import json
+
+import pytest
+
+from reslab.errors import ConfigError, ReslabError
+from reslab.studies import (
+    DegradationConfig,
+    GradientsConfig,
+    ResponsesConfig,
+    Table6Config,
+    run_degradation,
+    run_gradients,
+    run_responses,
+    run_table6,
+)
+
+
+@pytest.fixture(scope="module")
+def degradation_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("studies")
+    cfg = DegradationConfig(data="digits", depths=[20, 32], seeds=[0], iterations=12,
+                            eval_points=3, out_dir=str(out), name="deg",
+                            overrides=["train.tensorboard=false", "train.progress=false"])
+    return run_degradation(cfg)
+
+
+def test_degradation_writes_complete_results(degradation_dir):
+    res = json.loads((degradation_dir / "results.json").read_text())
+    assert res["study"] == "degradation"
+    assert [r["model"] for r in res["runs"]] == ["plain20", "resnet20", "plain32", "resnet32"]
+    for run in res["runs"]:
+        assert run["iterations"] == 12
+        assert len(run["history"]) >= 3
+        assert 0 <= run["final"]["test_error"] <= 100
+        assert run["params"] > 0 and run["flops"] > 0
+    assert res["dataset"]["test"] == 360 and res["dataset"]["image_shape"] == [1, 8, 8]
+    assert {"degradation_observed", "residual_avoids_degradation"} <= set(res["verdict"])
+    # resnet20 and plain20 with option A have the same parameters (no projections)
+    by = {r["model"]: r for r in res["summary"]}
+    assert by["plain20"]["params"] == by["resnet20"]["params"]
+
+
+def test_degradation_rerun_reuses_finished_nets(degradation_dir):
+    before = (degradation_dir / "runs" / "plain20_s0" / "final.safetensors").stat().st_mtime_ns
+    cfg = DegradationConfig(data="digits", depths=[20, 32], seeds=[0], iterations=12,
+                            eval_points=3, out_dir=str(degradation_dir.parent), name="deg")
+    run_degradation(cfg)
+    after = (degradation_dir / "runs" / "plain20_s0" / "final.safetensors").stat().st_mtime_ns
+    assert before == after
+
+
+def test_responses_from_degradation_run(degradation_dir, tmp_path):
+    out = run_responses(ResponsesConfig(source=str(degradation_dir), out_dir=str(tmp_path)))
+    res = json.loads((out / "results.json").read_text())
+    by = {m["model"]: m for m in res["models"]}
+    assert set(by) == {"plain20", "resnet20", "plain32", "resnet32"}
+    assert len(by["resnet20"]["layer_std"]) == 1 + 2 * 9  # stem + two 3x3 layers per block
+    assert all(s > 0 for s in by["plain32"]["layer_std"])
+
+
+def test_gradients_show_deep_plain_nets_explode_at_init(degradation_dir, tmp_path):
+    out = run_gradients(GradientsConfig(data="digits", depths=[20, 56], probe_batches=1,
+                                        trained_from=str(degradation_dir), out_dir=str(tmp_path)))
+    res = json.loads((out / "results.json").read_text())
+    by = {m["model"]: m for m in res["models"]}
+    # BN plain nets' gradients grow towards the input with depth; shortcuts keep them even.
+    assert by["plain56"]["init"][0] > 10 * by["resnet56"]["init"][0]
+    assert by["plain56"]["first_over_last"] > by["plain20"]["first_over_last"]
+    assert by["plain20"]["trained"] is not None  # it was in the degradation run
+    assert by["plain56"]["trained"] is None       # it was not
+    assert len(by["resnet20"]["layers"]) == 20    # 19 convs + fc on the main path
+
+
+def test_table6_without_cifar_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("RESLAB_DATA", str(tmp_path / "nodata"))
+    out = run_table6(Table6Config(models=["resnet20", "resnet56"], out_dir=str(tmp_path)))
+    res = json.loads((out / "results.json").read_text())
+    assert all(r["status"] == "not run" and r["measured_error"] is None for r in res["rows"])
+    assert res["rows"][0]["paper_error"] == 8.75
+    hours = [r["estimated_cpu_hours"] for r in res["rows"]]
+    assert 0 < hours[0] < hours[1]
+    assert "CIFAR-10" in res["note"]
+
+
+def test_bad_study_configs():
+    with pytest.raises(ConfigError, match="6n\\+2"):
+        DegradationConfig(depths=[20, 51])
+    with pytest.raises(ConfigError):
+        DegradationConfig(data="imagenet")
+
+
+def test_responses_without_trained_nets_is_clear(tmp_path):
+    with pytest.raises(ReslabError, match="holds no trained nets"):
+        run_responses(ResponsesConfig(source=str(tmp_path / "none"), out_dir=str(tmp_path)))
