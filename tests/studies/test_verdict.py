@@ -18,7 +18,7 @@ def test_degradation_observed_and_avoided():
                  _row("resnet20", "residual", 20, [1.0, 1.2]),
                  _row("resnet56", "residual", 56, [0.5, 0.7])])
     assert v["degradation_observed"] and v["residual_avoids_degradation"]
-    assert v["plain_deep"] == "plain56" and v["plain_gap"] == 30.0 - 0.0 + 2.0 - 2.0 - 0.25 + 0.25
+    assert v["plain_deep"] == "plain56" and v["plain_gap"] == 32.0 - 2.25
     assert v["residual_gap"] < 0
 
 
