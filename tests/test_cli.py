@@ -1,0 +1,74 @@
+"""The `reslab` command: thin over the library, one clear line on bad input."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from reslab import reference
+from reslab.cli import main
+
+
+def _run(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "reslab", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=600)
+
+
+def test_models_json_lists_params_and_flops(capsys):
+    assert main(["models", "--filter", "resnet5", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["resnet50"]["params"] == reference.TORCHVISION_RESNETS["resnet50"].params
+    assert rows["resnet50"]["gflops"] == pytest.approx(8.18, rel=0.01)  # 2 FLOPs per MAC
+    assert rows["resnet56"]["depth"] == 56 and rows["resnet56"]["family"] == "cifar"
+
+
+def test_models_show_stage_layout(capsys):
+    assert main(["models", "show", "resnet56", "--json"]) == 0
+    stages = json.loads(capsys.readouterr().out)
+    assert [s["stage"] for s in stages] == ["stem", "layer1", "layer2", "layer3", "head"]
+    assert [s["blocks"] for s in stages[1:4]] == [9, 9, 9]
+    assert [s["output"] for s in stages[1:4]] == ["32x32", "16x16", "8x8"]
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["models", "show", "resnet65"], "unknown model 'resnet65': did you mean"),
+    (["train", "digits_resnet20", "train.iteratons=3"], "did you mean 'iterations'"),
+    (["train", "nope.yaml"], "config file not found"),
+    (["predict", "no_such_dir", "x.png"], "no_such_dir"),
+    (["report", "no_such_dir"], "holds no study results"),
+])
+def test_bad_input_is_one_line_and_nonzero(args, needle, tmp_path):
+    proc = _run(*args, cwd=tmp_path)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+def test_train_eval_predict_export_end_to_end(tmp_path):
+    args = ["train", "digits_resnet20", "train.iterations=30", "train.eval_every=15",
+            "train.tensorboard=false", f"out_dir={tmp_path / 'runs'}"]
+    assert _run(*args).returncode == 0
+    run = tmp_path / "runs" / "digits_resnet20"
+    assert (run / "final.safetensors").is_file() and (run / "config.yaml").is_file()
+    # a second run with the same name refuses to overwrite it
+    again = _run(*args)
+    assert again.returncode == 2 and "already holds a run" in again.stderr
+    ev = _run("eval", str(run), "--json")
+    res = json.loads(ev.stdout)
+    assert res["count"] == 360 and 0 <= res["top1_error"] <= 100
+    assert len(res["confusion"]) == 10 and sum(map(sum, res["confusion"])) == 360
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    img = tmp_path / "digit.png"
+    Image.fromarray((load_digits().images[0] * 15).astype("uint8")).save(img)
+    pred = _run("predict", str(run), str(img), str(tmp_path / "missing.png"), "--json")
+    lines = [json.loads(line) for line in pred.stdout.splitlines()]
+    assert pred.returncode == 1  # one image failed
+    assert lines[0]["error"] is None and len(lines[0]["top"]) == 5
+    assert lines[1]["error"]
+    exp = _run("export", str(run), "--format", "onnx")
+    assert exp.returncode == 0 and "max abs diff" in exp.stdout
+    assert (run / "model.onnx").is_file()
