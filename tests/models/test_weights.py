@@ -87,3 +87,17 @@ def test_malformed_safetensors_fails_cleanly(tmp_path):
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(WeightsError, match="not found"):
         models.load_weights(models.create("resnet20"), tmp_path / "nope.pt")
+
+
+def test_adapt_input_lets_rgb_weights_start_a_grey_model(tmp_path):
+    rgb = models.create("resnet20", num_classes=10).eval()
+    path = tmp_path / "rgb.pt"
+    torch.save(rgb.state_dict(), path)
+    grey = models.create("resnet20", num_classes=5, in_channels=1).eval()
+    with pytest.raises(WeightsError, match="conv1.weight"):
+        models.load_weights(grey, path, skip_head=True)
+    models.load_weights(grey, path, skip_head=True, adapt_input=True)
+    x = torch.randn(2, 1, 32, 32)
+    with torch.no_grad():
+        # a grey image repeated over RGB gives the same stem response as the summed filters
+        torch.testing.assert_close(grey.conv1(x), rgb.conv1(x.repeat(1, 3, 1, 1)))

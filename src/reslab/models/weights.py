@@ -88,11 +88,14 @@ def load_weights(
     source: str | os.PathLike | Mapping[str, torch.Tensor],
     *,
     skip_head: bool = False,
+    adapt_input: bool = False,
 ) -> LoadReport:
     """Load weights into ``model``, mapping key names; fail clearly on any mismatch.
 
     ``skip_head=True`` leaves the classifier (fc.*) as it is, for fine-tuning with a new number
-    of classes. Every other key must match by name and shape.
+    of classes. ``adapt_input=True`` lets RGB stem weights serve a 1-channel model (summed over
+    colours) or the reverse (repeated and rescaled). Every other key must match by name and
+    shape.
     """
     if isinstance(source, Mapping):
         state = normalise_keys(extract_state_dict(source))
@@ -102,6 +105,9 @@ def load_weights(
         where = str(source)
     target = model.state_dict()
     report = LoadReport()
+    if adapt_input and "conv1.weight" in state and "conv1.weight" in target:
+        state["conv1.weight"] = adapt_input_conv(state["conv1.weight"],
+                                                 target["conv1.weight"].shape[1])
     if skip_head:
         report.skipped = sorted(k for k in set(state) | set(target) if k.startswith("fc."))
         state = {k: v for k, v in state.items() if not k.startswith("fc.")}
@@ -137,6 +143,19 @@ def load_weights(
     model.load_state_dict(state, strict=not skip_head)
     report.loaded = sorted(state)
     return report
+
+
+def adapt_input_conv(weight: torch.Tensor, in_channels: int) -> torch.Tensor:
+    """Stem weights for another number of input channels, keeping the response to a grey
+    image: summed down to one channel, or spread evenly over more."""
+    have = weight.shape[1]
+    if have == in_channels:
+        return weight
+    if in_channels == 1:
+        return weight.sum(1, keepdim=True)
+    if have == 1:
+        return weight.repeat(1, in_channels, 1, 1) / in_channels
+    raise WeightsError(f"cannot adapt stem weights from {have} to {in_channels} input channels")
 
 
 def save_weights(
@@ -186,6 +205,7 @@ def _first_line(e: BaseException) -> str:
 
 __all__ = [
     "LoadReport",
+    "adapt_input_conv",
     "extract_state_dict",
     "load_weights",
     "normalise_keys",

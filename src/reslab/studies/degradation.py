@@ -27,7 +27,7 @@ from reslab.utils.io import write_json
 _RECIPES: dict[str, dict[str, Any]] = {
     "digits": {
         "data": {"name": "digits", "val_size": 0, "crop_pad": 1, "flip": False},
-        "train": {"iterations": 400},
+        "train": {"iterations": 500},
     },
     "mnist5k": {
         "data": {"name": "mnist5k", "val_size": 0, "crop_pad": 2, "flip": False},
@@ -96,6 +96,7 @@ def recipe_for(cfg: DegradationConfig) -> dict[str, Any]:
         eval_train=True,
         checkpoint_every=max(every, iters // 4),
         tensorboard=True,
+        channels_last=True,  # ~1.3x faster on CPU, same numerics
     )
     recipe = load_config(recipe, cfg.overrides).to_dict()  # validates the overrides too
     return recipe
