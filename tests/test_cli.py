@@ -11,8 +11,13 @@ from reslab.cli import main
 
 
 def _run(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "reslab", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "reslab", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=600,
+    )
 
 
 def test_models_json_lists_params_and_flops(capsys):
@@ -31,13 +36,16 @@ def test_models_show_stage_layout(capsys):
     assert [s["output"] for s in stages[1:4]] == ["32x32", "16x16", "8x8"]
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["models", "show", "resnet65"], "unknown model 'resnet65': did you mean"),
-    (["train", "digits_resnet20", "train.iteratons=3"], "did you mean 'iterations'"),
-    (["train", "nope.yaml"], "config file not found"),
-    (["predict", "no_such_dir", "x.png"], "no_such_dir"),
-    (["report", "no_such_dir"], "holds no study results"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["models", "show", "resnet65"], "unknown model 'resnet65': did you mean"),
+        (["train", "digits_resnet20", "train.iteratons=3"], "did you mean 'iterations'"),
+        (["train", "nope.yaml"], "config file not found"),
+        (["predict", "no_such_dir", "x.png"], "no_such_dir"),
+        (["report", "no_such_dir"], "holds no study results"),
+    ],
+)
 def test_bad_input_is_one_line_and_nonzero(args, needle, tmp_path):
     proc = _run(*args, cwd=tmp_path)
     assert proc.returncode == 2
@@ -47,8 +55,14 @@ def test_bad_input_is_one_line_and_nonzero(args, needle, tmp_path):
 
 
 def test_train_eval_predict_export_end_to_end(tmp_path):
-    args = ["train", "digits_resnet20", "train.iterations=30", "train.eval_every=15",
-            "train.tensorboard=false", f"out_dir={tmp_path / 'runs'}"]
+    args = [
+        "train",
+        "digits_resnet20",
+        "train.iterations=30",
+        "train.eval_every=15",
+        "train.tensorboard=false",
+        f"out_dir={tmp_path / 'runs'}",
+    ]
     assert _run(*args).returncode == 0
     run = tmp_path / "runs" / "digits_resnet20"
     assert (run / "final.safetensors").is_file() and (run / "config.yaml").is_file()

@@ -5,8 +5,12 @@ import sys
 
 
 def test_quick_demo_writes_report(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "reslab", "demo", "--quick", "--out",
-                           str(tmp_path)], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "reslab", "demo", "--quick", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     demo = tmp_path / "demo-quick"
     html = demo / "report.html"

@@ -20,9 +20,16 @@ from reslab.studies import (
 @pytest.fixture(scope="module")
 def degradation_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("studies")
-    cfg = DegradationConfig(data="digits", depths=[20, 32], seeds=[0], iterations=12,
-                            eval_points=3, out_dir=str(out), name="deg",
-                            overrides=["train.tensorboard=false", "train.progress=false"])
+    cfg = DegradationConfig(
+        data="digits",
+        depths=[20, 32],
+        seeds=[0],
+        iterations=12,
+        eval_points=3,
+        out_dir=str(out),
+        name="deg",
+        overrides=["train.tensorboard=false", "train.progress=false"],
+    )
     return run_degradation(cfg)
 
 
@@ -44,8 +51,15 @@ def test_degradation_writes_complete_results(degradation_dir):
 
 def test_degradation_rerun_reuses_finished_nets(degradation_dir):
     before = (degradation_dir / "runs" / "plain20_s0" / "final.safetensors").stat().st_mtime_ns
-    cfg = DegradationConfig(data="digits", depths=[20, 32], seeds=[0], iterations=12,
-                            eval_points=3, out_dir=str(degradation_dir.parent), name="deg")
+    cfg = DegradationConfig(
+        data="digits",
+        depths=[20, 32],
+        seeds=[0],
+        iterations=12,
+        eval_points=3,
+        out_dir=str(degradation_dir.parent),
+        name="deg",
+    )
     run_degradation(cfg)
     after = (degradation_dir / "runs" / "plain20_s0" / "final.safetensors").stat().st_mtime_ns
     assert before == after
@@ -61,16 +75,23 @@ def test_responses_from_degradation_run(degradation_dir, tmp_path):
 
 
 def test_gradients_show_deep_plain_nets_explode_at_init(degradation_dir, tmp_path):
-    out = run_gradients(GradientsConfig(data="digits", depths=[20, 56], probe_batches=1,
-                                        trained_from=str(degradation_dir), out_dir=str(tmp_path)))
+    out = run_gradients(
+        GradientsConfig(
+            data="digits",
+            depths=[20, 56],
+            probe_batches=1,
+            trained_from=str(degradation_dir),
+            out_dir=str(tmp_path),
+        )
+    )
     res = json.loads((out / "results.json").read_text())
     by = {m["model"]: m for m in res["models"]}
     # BN plain nets' gradients grow towards the input with depth; shortcuts keep them even.
     assert by["plain56"]["init"][0] > 10 * by["resnet56"]["init"][0]
     assert by["plain56"]["first_over_last"] > by["plain20"]["first_over_last"]
     assert by["plain20"]["trained"] is not None  # it was in the degradation run
-    assert by["plain56"]["trained"] is None       # it was not
-    assert len(by["resnet20"]["layers"]) == 20    # 19 convs + fc on the main path
+    assert by["plain56"]["trained"] is None  # it was not
+    assert len(by["resnet20"]["layers"]) == 20  # 19 convs + fc on the main path
 
 
 def test_table6_without_cifar_says_so(tmp_path, monkeypatch):

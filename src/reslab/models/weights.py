@@ -106,8 +106,9 @@ def load_weights(
     target = model.state_dict()
     report = LoadReport()
     if adapt_input and "conv1.weight" in state and "conv1.weight" in target:
-        state["conv1.weight"] = adapt_input_conv(state["conv1.weight"],
-                                                 target["conv1.weight"].shape[1])
+        state["conv1.weight"] = adapt_input_conv(
+            state["conv1.weight"], target["conv1.weight"].shape[1]
+        )
     if skip_head:
         report.skipped = sorted(k for k in set(state) | set(target) if k.startswith("fc."))
         state = {k: v for k, v in state.items() if not k.startswith("fc.")}
