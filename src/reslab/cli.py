@@ -103,26 +103,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _launch_torchrun(args: argparse.Namespace) -> int:
-    """`reslab train --nproc N` is `torchrun --standalone --nproc-per-node N -m reslab train`."""
-    import subprocess
+    """`reslab train --nproc N` is `torchrun --standalone --nproc-per-node N -m reslab train`;
+    a restarted worker resumes from the newest checkpoint by itself."""
+    from reslab.engine.distributed import launch
 
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        f"--nproc-per-node={args.nproc}",
-        f"--max-restarts={args.max_restarts}",
-        "-m",
-        "reslab",
-        "train",
-    ]
-    if args.config:
-        cmd.append(str(args.config))
-    cmd += list(args.overrides)
-    if args.resume or args.max_restarts:
-        cmd += ["--resume", args.resume or "auto"]
-    return subprocess.call(cmd)
+    argv = ["train", *([args.config] if args.config else []), *args.overrides]
+    if args.resume:
+        argv += ["--resume", args.resume]
+    return launch(argv, args.nproc, max_restarts=args.max_restarts)
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
@@ -454,6 +442,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 1
+    if not args.debug:
+        import warnings
+
+        # one line per warning (skipped files, checkpoint fallbacks), not two
+        warnings.formatwarning = lambda msg, cat, *a, **k: f"warning: {msg}\n"
     try:
         return int(args.func(args) or 0)
     except ReslabError as e:

@@ -14,8 +14,12 @@ def test_recipes_are_shipped_and_visible_from_the_repo():
     names = {p.stem for p in RECIPES}
     for depth in (20, 32, 44, 56, 110):
         assert f"cifar10_resnet{depth}" in names and f"cifar10_plain{depth}" in names
-    assert {"cifar10_preact_resnet164", "imagenet_resnet50", "imagenet_resnet50_v15",
-            "digits_resnet20"} <= names
+    assert {
+        "cifar10_preact_resnet164",
+        "imagenet_resnet50",
+        "imagenet_resnet50_v15",
+        "digits_resnet20",
+    } <= names
     repo_configs = Path(__file__).resolve().parents[2] / "configs"
     assert sorted(p.name for p in repo_configs.glob("*.yaml")) == [p.name for p in RECIPES]
 
@@ -36,20 +40,25 @@ def test_resnet110_recipe_has_the_papers_warmup():
 
 
 def test_overrides_apply_with_types():
-    cfg = load_config("digits_resnet20", ["train.iterations=7", "optim.nesterov=true",
-                                          "schedule.milestones=[3, 5]"])
+    cfg = load_config(
+        "digits_resnet20",
+        ["train.iterations=7", "optim.nesterov=true", "schedule.milestones=[3, 5]"],
+    )
     assert cfg.train.iterations == 7 and cfg.optim.nesterov is True
     assert cfg.schedule.milestones == [3.0, 5.0]
 
 
-@pytest.mark.parametrize("override,match", [
-    (["train.iteratons=5"], "unknown config key train.iteratons: did you mean 'iterations'"),
-    (["optim.lr=-1"], "optim.lr must be > 0"),
-    (["data.batch_size=abc"], "data.batch_size must be an integer"),
-    (["train.precision=fp8"], "train.precision must be one of"),
-    (["model.shortcut=D"], "model.shortcut must be one of"),
-    (["nonsense"], "must look like section.key=value"),
-])
+@pytest.mark.parametrize(
+    "override,match",
+    [
+        (["train.iteratons=5"], "unknown config key train.iteratons: did you mean 'iterations'"),
+        (["optim.lr=-1"], "optim.lr must be > 0"),
+        (["data.batch_size=abc"], "data.batch_size must be an integer"),
+        (["train.precision=fp8"], "train.precision must be one of"),
+        (["model.shortcut=D"], "model.shortcut must be one of"),
+        (["nonsense"], "must look like section.key=value"),
+    ],
+)
 def test_bad_overrides_are_named(override, match):
     with pytest.raises(ConfigError, match=match):
         load_config("digits_resnet20", override)

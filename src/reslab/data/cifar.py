@@ -58,7 +58,10 @@ def restricted_loads(data: bytes, source: str) -> Any:
     except DataError:
         raise
     except Exception as exc:  # a corrupt pickle can fail in many ways
-        raise DataError(f"{source}: not a readable CIFAR batch ({exc}); re-download it") from None
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise DataError(
+            f"{source}: not a readable CIFAR batch ({reason}); re-download it"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -150,8 +153,9 @@ def _read_tar(archive: Path, layout: CifarLayout, wanted: list[str]) -> dict[str
                     if extracted is not None:
                         files[members[member.name]] = extracted.read()
     except (tarfile.TarError, OSError, EOFError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(":")
         raise DataError(
-            f"{archive} is not a readable tar archive ({exc}); re-download it"
+            f"{archive} is not a readable tar archive ({reason}); re-download it"
         ) from None
     missing = [w for w in wanted if w not in files]
     if missing:

@@ -141,7 +141,8 @@ def safe_extract(archive: str | os.PathLike, dest: str | os.PathLike) -> None:
     except DataError:
         raise
     except (tarfile.TarError, OSError, EOFError) as exc:
-        raise DataError(f"cannot extract {archive}: {exc}; re-download it") from None
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(":")
+        raise DataError(f"cannot extract {archive}: {reason}; re-download it") from None
 
 
 def _check_member(member: tarfile.TarInfo, archive: Path, root: Path) -> None:

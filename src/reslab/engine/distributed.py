@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.distributed as dist
+
+from reslab.errors import TrainingError
 
 
 @dataclass(frozen=True)
@@ -36,7 +45,22 @@ def setup(device_type: str) -> DistInfo:
         backend = "nccl" if device_type == "cuda" else "gloo"
         if device_type == "cuda":
             torch.cuda.set_device(local_rank)
-        dist.init_process_group(backend, timeout=datetime.timedelta(minutes=10))
+        timeout = datetime.timedelta(minutes=10)
+        # torchrun keeps one store for all restarts of a job, so the addresses that the
+        # previous attempt's processes published are still there; a key prefix per attempt
+        # keeps a restarted process from dialling a dead one (connectFullMesh: refused).
+        try:
+            store, _, _ = next(dist.rendezvous("env://", rank, world, timeout=timeout))
+            store = dist.PrefixStore(f"reslab/attempt_{restart_count()}", store)
+            dist.init_process_group(
+                backend, store=store, rank=rank, world_size=world, timeout=timeout
+            )
+        except (RuntimeError, ValueError) as e:
+            where = f"{os.environ.get('MASTER_ADDR')}:{os.environ.get('MASTER_PORT')}"
+            raise TrainingError(
+                f"process {rank} of {world} cannot join the others ({first_line(e)}); check "
+                f"that every node reaches {where} (torchrun's --rdzv-endpoint)"
+            ) from None
     return DistInfo(rank, world, local_rank)
 
 
@@ -60,6 +84,89 @@ def broadcast_flag(flag: bool, info: DistInfo, device: torch.device) -> bool:
     return bool(t.item() > 0)
 
 
+def all_equal(value: int, info: DistInfo, device: torch.device) -> bool:
+    """Whether every rank holds the same ``value`` (e.g. the step it resumed from)."""
+    if not info.enabled:
+        return True
+    t = torch.tensor([value, -value], dtype=torch.float64, device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)  # [max, -min]
+    return bool(t[0] == -t[1])
+
+
 def barrier(info: DistInfo) -> None:
     if info.enabled:
         dist.barrier()
+
+
+def restart_count() -> int:
+    """How many times torchrun has restarted this job (0 on its first launch)."""
+    return int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0") or 0)
+
+
+_PEER_LOST = (
+    "Connection reset by peer",
+    "Connection closed by peer",
+    "Broken pipe",
+    "Connection refused",
+    "Timed out",
+)
+
+
+def is_peer_failure(e: BaseException) -> bool:
+    """Whether ``e`` says another process of the job went away (not a bug of this one)."""
+    if isinstance(e, dist.DistError):
+        return True
+    text = str(e)
+    return ("gloo" in text or "NCCL" in text) and any(s in text for s in _PEER_LOST)
+
+
+def first_line(e: BaseException) -> str:
+    """The gist of an error from torch.distributed, without gloo's source location."""
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    if not lines:
+        return type(e).__name__
+    text = re.sub(r"^\[[^\]]*\.(cc|cpp|h):\d+\]\s*", "", lines[0])
+    return text.split(". ")[0][:200]
+
+
+def launch(argv: Sequence[str], nproc: int, *, max_restarts: int = 0) -> int:
+    """Run ``reslab ARGV`` as ``nproc`` processes on this machine under torchrun.
+
+    This is ``torchrun --standalone --nproc-per-node N --max-restarts R -m reslab ARGV``.
+    SIGTERM and SIGINT sent to this process go to the workers themselves, so they save a
+    checkpoint at the next step boundary and exit 0, and so does this process (torchrun,
+    signalled directly, stops the workers and reports a failure). A restarted worker resumes
+    from the newest checkpoint by itself (see :func:`restart_count`). Returns torchrun's exit
+    status.
+    """
+    import psutil
+
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc-per-node={nproc}",
+        f"--max-restarts={max_restarts}",
+        "-m",
+        "reslab",
+        *argv,
+    ]
+    # A session of its own: a terminal's Ctrl-C reaches only this process, which passes it on.
+    agent = subprocess.Popen(cmd, start_new_session=True)
+
+    def forward(signum: int, frame: Any) -> None:
+        # the training processes only: their DataLoader workers must not be signalled
+        with contextlib.suppress(psutil.Error):
+            for worker in psutil.Process(agent.pid).children():
+                with contextlib.suppress(psutil.Error):
+                    worker.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        return agent.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if agent.poll() is None:  # this process is going away: do not leave the job running
+            agent.terminate()

@@ -137,6 +137,15 @@ def evaluate(
             size, resize, meta["mean"], meta["std"]
         )
         ds = rdata.ImageFolder(folder, tf)
+        if model.in_channels != 3:
+            raise ConfigError(
+                f"{folder} holds RGB images but the model takes {model.in_channels} channel(s)"
+            )
+        if len(ds.classes) != num_classes:
+            raise ConfigError(
+                f"{folder} has {len(ds.classes)} class folders but the model predicts "
+                f"{num_classes} classes; evaluate it on data with the classes it was trained on"
+            )
         loader = torch.utils.data.DataLoader(
             ds, batch_size=batch_size, num_workers=2, sampler=ShardSampler(len(ds), DistInfo())
         )

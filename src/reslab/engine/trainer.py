@@ -6,6 +6,7 @@ final.safetensors + model.json (everything `reslab predict` needs) and summary.j
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import time
@@ -54,12 +55,25 @@ class Run:
     weights: Path | None = None
 
 
+_FORCE_AFTER_S = 1.0
+"""A second Ctrl-C at least this long after the first stops at once, without a checkpoint."""
+
+
 class _StopSignal:
-    """SIGTERM/SIGINT ask the loop to checkpoint at the next step boundary and exit cleanly."""
+    """SIGTERM/SIGINT ask the loop to checkpoint at the next step boundary and exit cleanly.
+
+    One request often arrives twice: a scheduler signals the whole process group and torchrun
+    forwards its own copy to each worker. Repeats are therefore ignored, except a second
+    SIGINT that comes at least _FORCE_AFTER_S later (a person pressing Ctrl-C again).
+    """
 
     def __init__(self) -> None:
-        self.requested = False
+        self.requested_at: float | None = None
         self._previous: dict[int, Any] = {}
+
+    @property
+    def requested(self) -> bool:
+        return self.requested_at is not None
 
     def __enter__(self) -> _StopSignal:
         import threading
@@ -70,9 +84,11 @@ class _StopSignal:
         return self
 
     def _handle(self, signum: int, frame: Any) -> None:
-        if self.requested:  # a second Ctrl-C: stop now
+        now = time.monotonic()
+        if self.requested_at is None:
+            self.requested_at = now
+        elif signum == signal.SIGINT and now - self.requested_at >= _FORCE_AFTER_S:
             raise KeyboardInterrupt
-        self.requested = True
 
     def __exit__(self, *exc: object) -> None:
         for sig, handler in self._previous.items():
@@ -100,6 +116,21 @@ def train(
     )
     try:
         return _train(cfg, info, resume)
+    except OSError as e:
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise TrainingError(
+                f"the disk is full (writing {e.filename or 'a run file'}); the checkpoints "
+                "saved so far are intact: free some space, then continue with --resume auto"
+            ) from None
+        raise
+    except RuntimeError as e:
+        if info.enabled and distributed.is_peer_failure(e):
+            raise TrainingError(
+                f"process {info.rank} of {info.world_size} lost contact with the others "
+                f"({distributed.first_line(e)}); another process has probably failed (see its "
+                "error). The checkpoints saved so far are intact: continue with --resume auto"
+            ) from None
+        raise
     finally:
         distributed.teardown(info)
 
@@ -119,6 +150,8 @@ def _train(cfg: Config, info: distributed.DistInfo, resume: str | None) -> Run:
     scaler = torch.amp.GradScaler(device.type, enabled=cfg.train.precision == "fp16")
     ema = EMA(model, cfg.optim.ema_decay) if cfg.optim.ema_decay > 0 else None
     ckpts = CheckpointManager(run_dir / "checkpoints", keep=cfg.train.keep_checkpoints)
+    if info.is_main:
+        ckpts.remove_stale_temp_files()  # left by a process killed while saving
 
     step, epoch, batch_in_epoch, bad_steps = 0, 0, 0, 0
     warmup_done = cfg.schedule.warmup_lr is None
@@ -144,6 +177,12 @@ def _train(cfg: Config, info: distributed.DistInfo, resume: str | None) -> Run:
         if info.is_main:
             print(f"resumed {run_dir} from {path.name} at step {step}", flush=True)
 
+    if not distributed.all_equal(step, info, device):
+        raise TrainingError(
+            f"the processes of this job resumed from different steps (this one: {step}); "
+            f"put out_dir ({cfg.out_dir}) on a filesystem that every node shares"
+        )
+
     train_model: nn.Module = model
     if cfg.train.compile:
         train_model = torch.compile(model)
@@ -163,6 +202,8 @@ def _train(cfg: Config, info: distributed.DistInfo, resume: str | None) -> Run:
         _describe(cfg, data, info, run_dir)
     autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.train.precision)
     window = _Window(device)
+    # a skipped step must leave no trace, but its forward pass has already moved BN statistics
+    buffers = _Buffers(model) if cfg.train.max_bad_steps > 0 else None
 
     def checkpoint_state() -> dict[str, Any]:
         return {
@@ -180,10 +221,16 @@ def _train(cfg: Config, info: distributed.DistInfo, resume: str | None) -> Run:
             "config": cfg.to_dict(),
         }
 
+    saved_step = step if ckpt_state is not None else -1
+
     def save_checkpoint() -> None:
+        nonlocal saved_step
+        if saved_step == step:
+            return
+        _assert_finite(model, step, ckpts)  # on every rank, so that all of them stop together
         if info.is_main:
-            _assert_finite(model, step)
             ckpts.save(checkpoint_state(), step)
+        saved_step = step
         distributed.barrier(info)
 
     bar = ProgressBar(
@@ -213,6 +260,8 @@ def _train(cfg: Config, info: distributed.DistInfo, resume: str | None) -> Run:
                 else lr_at(step, total, cfg.optim.lr, cfg.schedule)
             )
             set_lr(optimizer, lr)
+            if buffers is not None:
+                buffers.save()
             with torch.autocast(
                 device.type,
                 dtype=autocast_dtype or torch.float32,
@@ -220,19 +269,22 @@ def _train(cfg: Config, info: distributed.DistInfo, resume: str | None) -> Run:
             ):
                 logits = train_model(x)
                 loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.optim.label_smoothing)
-            if not bool(torch.isfinite(loss)):
+            locally_bad = not bool(torch.isfinite(loss))
+            # every rank skips or stops together; one rank alone would hang DDP's backward
+            if distributed.broadcast_flag(locally_bad, info, device):
                 bad_steps += 1
-                cause = "the input batch" if not torch.isfinite(x).all() else "the loss"
+                cause = _bad_step_cause(locally_bad, x)
                 if bad_steps > cfg.train.max_bad_steps:
-                    last = ckpts.paths()[-1].name if ckpts.paths() else "none yet"
                     raise TrainingError(
-                        f"non-finite loss ({loss.item()}) at step {step + 1}, from {cause}; the "
-                        f"last good checkpoint ({last}) is intact: lower optim.lr, check the "
-                        f"data, or allow skips with train.max_bad_steps"
+                        f"non-finite loss at step {step + 1}, from {cause}; the last good "
+                        f"checkpoint ({_newest(ckpts)}) is intact: lower optim.lr, check the "
+                        "data, or allow skips with train.max_bad_steps"
                     )
                 warnings.warn(
                     f"skipping step {step + 1}: non-finite loss from {cause}", stacklevel=1
                 )
+                if buffers is not None:
+                    buffers.restore()
                 optimizer.zero_grad(set_to_none=True)
                 batch_in_epoch += 1
                 continue
@@ -333,6 +385,24 @@ class _Window:
         return dict(self.last)
 
 
+class _Buffers:
+    """A copy of the model's buffers (BatchNorm statistics) to undo a skipped step's forward."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.live = list(model.buffers())
+        self.saved = [b.detach().clone() for b in self.live]
+
+    @torch.no_grad()
+    def save(self) -> None:
+        for saved, live in zip(self.saved, self.live):
+            saved.copy_(live)
+
+    @torch.no_grad()
+    def restore(self) -> None:
+        for saved, live in zip(self.saved, self.live):
+            live.copy_(saved)
+
+
 def _evaluate(
     model: nn.Module,
     data: RunData,
@@ -427,13 +497,24 @@ def _finish(
     return final, weights
 
 
-def _assert_finite(model: nn.Module, step: int) -> None:
+def _bad_step_cause(locally_bad: bool, x: torch.Tensor) -> str:
+    if not locally_bad:
+        return "another process's batch"
+    return "the input batch" if not torch.isfinite(x).all() else "the loss"
+
+
+def _assert_finite(model: nn.Module, step: int, ckpts: CheckpointManager) -> None:
     for name, p in models.unwrap(model).state_dict().items():
         if p.is_floating_point() and not torch.isfinite(p).all():
             raise TrainingError(
-                f"weights became non-finite ({name}) by step {step}; the last "
-                "good checkpoint is intact: lower optim.lr"
+                f"weights became non-finite ({name}) by step {step}; the last good "
+                f"checkpoint ({_newest(ckpts)}) is intact: lower optim.lr"
             )
+
+
+def _newest(ckpts: CheckpointManager) -> str:
+    paths = ckpts.paths()
+    return paths[-1].name if paths else "none yet"
 
 
 def _describe(cfg: Config, data: RunData, info: distributed.DistInfo, run_dir: Path) -> None:
@@ -451,6 +532,8 @@ def _prepare_run_dir(
     cfg: Config, resume: str | None, device: torch.device
 ) -> tuple[Path, tuple[dict, Path] | None]:
     """Pick the run directory, load the checkpoint to resume from, and save config.yaml."""
+    if resume is None and distributed.restart_count() > 0:
+        resume = "auto"  # torchrun relaunched the job after a failure: continue it
     if resume is None:
         run_dir = cfg.run_dir
         if (
