@@ -257,7 +257,7 @@ def build_model(cfg: Config, data: RunData) -> nn.Module:
         source = Path(m.pretrained)
         if source.is_dir():
             source = source / "final.safetensors"
-        models.load_weights(model, source, skip_head=True)
+        models.load_weights(model, source, skip_head=True, adapt_input=True)
         _load_head_if_it_fits(model, source)
     if m.freeze_stages:
         frozen = [model.conv1, model.bn1, *model.stages()[: m.freeze_stages]]
