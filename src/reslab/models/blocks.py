@@ -44,6 +44,16 @@ class PadShortcut(nn.Module):
             x = F.pad(x, (0, 0, 0, 0, self.pad_front, self.pad_back))
         return x
 
+    def add_to_(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """``out += self(x)`` in place, without building the zero-padded copy: only the middle
+        channels of ``out`` receive the subsampled identity."""
+        if torch.jit.is_tracing() or torch.onnx.is_in_onnx_export():
+            # tracing exporters lose the write through the view: add the padded copy instead
+            return out.add_(self(x))
+        sub = x[:, :, :: self.stride, :: self.stride] if self.stride > 1 else x
+        out.narrow(1, self.pad_front, x.shape[1]).add_(sub)
+        return out
+
     def extra_repr(self) -> str:
         return f"stride={self.stride}, pad=({self.pad_front}, {self.pad_back})"
 
@@ -70,17 +80,28 @@ def make_shortcut(
 
 
 class _Block(nn.Module):
-    """What both block types share: the shortcut path."""
+    """What both block types share: the shortcut path.
+
+    The addition is done in place on the main path's last output (a BN output, or a conv
+    output in pre-activation blocks), as torchvision does: neither layer needs its output for
+    backward, and the step makes one fewer pass over memory. Forward hooks on that layer see
+    its output before the addition, as long as they read it in the hook.
+    """
 
     preact: bool
     residual: bool
     downsample: nn.Module | None
 
-    def _identity(self, x: torch.Tensor, pre: torch.Tensor) -> torch.Tensor:
-        if not self.residual or self.downsample is None:
-            return x
-        # A projection acts on the pre-activated input; a padded identity on the raw input.
-        return self.downsample(x if isinstance(self.downsample, PadShortcut) else pre)
+    def _add_shortcut_(self, out: torch.Tensor, x: torch.Tensor, pre: torch.Tensor) -> torch.Tensor:
+        """``out + shortcut``, written into ``out``. ``x`` is the block input, ``pre`` its
+        pre-activated form (``x`` itself in post-activation blocks)."""
+        if not self.residual:
+            return out
+        if self.downsample is None:
+            return out.add_(x)
+        if isinstance(self.downsample, PadShortcut):  # option A acts on the raw input
+            return self.downsample.add_to_(out, x)
+        return out.add_(self.downsample(pre))  # a projection acts on the pre-activated input
 
 
 class BasicBlock(_Block):
@@ -114,16 +135,12 @@ class BasicBlock(_Block):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.preact:
             pre = self.relu(self.bn1(x))
-            identity = self._identity(x, pre)
             out = self.conv1(pre)
             out = self.conv2(self.relu(self.bn2(out)))
-            return out + identity if self.residual else out
-        identity = x
+            return self._add_shortcut_(out, x, pre)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
-        if self.residual:
-            out = out + (identity if self.downsample is None else self.downsample(identity))
-        return self.relu(out)
+        return self.relu(self._add_shortcut_(out, x, x))
 
     def last_bn(self) -> nn.BatchNorm2d:
         return self.bn2
@@ -174,18 +191,14 @@ class Bottleneck(_Block):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.preact:
             pre = self.relu(self.bn1(x))
-            identity = self._identity(x, pre)
             out = self.conv1(pre)
             out = self.conv2(self.relu(self.bn2(out)))
             out = self.conv3(self.relu(self.bn3(out)))
-            return out + identity if self.residual else out
-        identity = x
+            return self._add_shortcut_(out, x, pre)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
-        if self.residual:
-            out = out + (identity if self.downsample is None else self.downsample(identity))
-        return self.relu(out)
+        return self.relu(self._add_shortcut_(out, x, x))
 
     def last_bn(self) -> nn.BatchNorm2d:
         return self.bn3
