@@ -3,7 +3,10 @@
 import subprocess
 import sys
 
+import pytest
 
+
+@pytest.mark.timeout(900)  # about 30 s on an idle 2-core machine; far more on a busy one
 def test_quick_demo_writes_report(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "reslab", "demo", "--quick", "--out", str(tmp_path)],
