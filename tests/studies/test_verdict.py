@@ -50,3 +50,16 @@ def test_not_observed_when_gap_is_within_the_seed_spread():
     )
     assert v["plain_gap"] == 4.0
     assert not v["degradation_observed"]  # 4 points < 2 x std (7.07)
+
+
+def test_residual_does_not_avoid_when_the_deep_residual_net_also_degrades():
+    v = verdict(
+        [
+            _row("plain20", "plain", 20, [0.1]),
+            _row("plain56", "plain", 56, [60.0]),
+            _row("resnet20", "residual", 20, [0.1]),
+            _row("resnet56", "residual", 56, [52.0]),
+        ]
+    )
+    assert v["degradation_observed"]
+    assert not v["residual_avoids_degradation"]

@@ -7,6 +7,7 @@ Conclusions section repeats, each drawn from measured numbers.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -342,16 +343,20 @@ def _gradients(study: StudyResult, ctx: Context) -> StudySection:
         p, r = (plain.get("init") or [None])[0], (residual.get("init") or [None])[0]
         if not p or not r:
             continue
-        key = "grad_res_larger" if r > p else "grad_res_not_larger"
+        p_ratio, r_ratio = _first_over_last(plain), _first_over_last(residual)
+        if not p_ratio or not r_ratio:
+            continue
+        # how far from even (ratio 1) each net's gradients are, in either direction
+        uneven = abs(math.log(p_ratio)) > abs(math.log(r_ratio)) + math.log(2)
         out.findings.append(
             t(
-                key,
+                "grad_plain_uneven" if uneven else "grad_plain_not_uneven",
                 depth=depth,
                 plain=fmt.sig(p),
                 res=fmt.sig(r),
-                factor=fmt.sig(r / p),
-                plain_ratio=fmt.sig(_first_over_last(plain)),
-                res_ratio=fmt.sig(_first_over_last(residual)),
+                plain_ratio=fmt.sig(p_ratio if p_ratio >= 1 else 1 / p_ratio),
+                res_ratio=fmt.sig(r_ratio if r_ratio >= 1 else 1 / r_ratio),
+                trend=t("grad_trend_explode" if p_ratio > 1 else "grad_trend_vanish"),
             )
         )
     out.blocks += [Paragraph(f, style="verdict") for f in out.findings]

@@ -249,7 +249,9 @@ def verdict(summary: list[dict[str, Any]], margin: float = DEGRADATION_MARGIN) -
     observed = plain_gap > max(margin, 2 * (plain_std or 0.0))
     deep_plain = plain[-1]["final_train_error"]["mean"]
     deep_res = residual[-1]["final_train_error"]["mean"]
-    avoids = observed and res_gap < plain_gap - margin and deep_res < deep_plain
+    # Shortcuts avoid degradation only if the deep residual net is no worse than the shallow
+    # one (within the margin and the seeds' spread), and better than the deep plain net.
+    avoids = observed and res_gap <= max(margin, 2 * (res_std or 0.0)) and deep_res < deep_plain
     return {
         "degradation_observed": bool(observed),
         "residual_avoids_degradation": bool(avoids),
