@@ -15,6 +15,14 @@ import os
 import sys
 from typing import Any
 
+CPU_TRAINING_ENV: dict[str, str] = {"OMP_WAIT_POLICY": "PASSIVE"}
+"""Environment for a CPU training process, read when torch loads (so set before importing it).
+
+PASSIVE makes idle OpenMP threads sleep instead of spinning. On an idle machine it costs
+nothing measurable (-2% .. +0%, within noise, on the 2-core development machine); when other
+processes keep a core busy it avoids the collapse of spinning threads waiting for a descheduled
+peer (there the default policy ran ResNet-20 training 5x slower, 40 vs 210 img/s)."""
+
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 _INT_MAX = 2**31 - 1
@@ -59,5 +67,5 @@ def configure_cpu_training(threads: int = 0) -> dict[str, Any]:
     if threads:
         torch.set_num_threads(threads)
     applied["threads"] = torch.get_num_threads()
-    applied["omp_wait_policy"] = os.environ.get("OMP_WAIT_POLICY", "")
+    applied["env"] = {k: os.environ.get(k, "") for k in CPU_TRAINING_ENV}
     return applied
