@@ -64,6 +64,9 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=2, help="reference DataLoader workers")
     p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                    help="extra environment for reslab's worker (e.g. OMP settings)")  # fmt: skip
+    p.add_argument("--profile", action="store_true",
+                   help="also profile reslab's step: time per op group, top ops, time "
+                   "outside ops (Python overhead)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print one JSON object per row")
     p.add_argument("--save", help="also write the JSON rows to this file")
     p.set_defaults(func=cmd_bench)
@@ -109,6 +112,8 @@ def build_cases(args: argparse.Namespace):
     overrides = {
         k: getattr(args, k) for k in ("steps", "windows", "warmup") if getattr(args, k) is not None
     }
+    if args.profile:
+        overrides["profile"] = True
     return [replace(c, **overrides) for c in cases] if overrides else cases
 
 

@@ -90,6 +90,28 @@ def render(rows: list[Row], console: Any) -> None:
     for r in rows:
         for note in r.notes:
             console.print(f"note ({r.model} {r.mode}): {note}")
+    for r in rows:
+        if r.profile:
+            console.print(_profile_table(r))
+
+
+def _profile_table(row: Row) -> Any:
+    from rich.table import Table
+
+    prof = row.profile or {}
+    wall = prof["wall_s"]
+    table = Table(
+        title=f"{row.model} {row.mode}: where reslab's step goes ({1e3 * wall:.0f} ms/step, "
+        "torch.profiler self time)"
+    )
+    for col in ("op group / top op", "ms/step", "share", "calls/step"):
+        table.add_column(col, justify="left" if col.startswith("op") else "right")
+    for group, sec in sorted(prof["groups"].items(), key=lambda kv: -kv[1]):
+        table.add_row(group, f"{1e3 * sec:.1f}", f"{100 * sec / wall:.0f}%", "")
+    table.add_section()
+    for name, sec, calls in prof["top"]:
+        table.add_row(name, f"{1e3 * sec:.1f}", f"{100 * sec / wall:.0f}%", str(calls))
+    return table
 
 
 def _caption(env: dict[str, Any], ceiling: float) -> str:

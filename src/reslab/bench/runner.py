@@ -36,12 +36,13 @@ class BenchError(ReslabError):
 
 
 class WorkerProcess:
-    """One side's worker: JSON commands in, JSON replies out."""
+    """A worker process with reslab's runtime settings or torch's defaults ("plain"):
+    JSON commands in, JSON replies out."""
 
-    def __init__(self, side: str, env: dict[str, str] | None = None) -> None:
-        self.side = side
+    def __init__(self, runtime: str, env: dict[str, str] | None = None) -> None:
+        self.runtime = runtime
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "reslab.bench.worker", side],
+            [sys.executable, "-m", "reslab.bench.worker", runtime],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -58,10 +59,14 @@ class WorkerProcess:
         line = self.proc.stdout.readline()
         if not line:
             code = self.proc.wait()
-            raise BenchError(f"the {self.side} worker exited (code {code}); see its stderr above")
+            raise BenchError(
+                f"the {self.runtime} worker exited (code {code}); see its stderr above"
+            )
         reply = json.loads(line)
         if "error" in reply:
-            raise BenchError(f"{self.side} worker: {reply['error']}\n{reply.get('traceback', '')}")
+            raise BenchError(
+                f"{self.runtime} worker: {reply['error']}\n{reply.get('traceback', '')}"
+            )
         return reply
 
     def call(self, **cmd: Any) -> dict[str, Any]:
@@ -122,9 +127,12 @@ class CpuMeter:
         return max(0.0, ((busy1 - busy0) - (ours1 - ours0)) / max(t1 - t0, 1e-9))
 
 
-def both(a: WorkerProcess, b: WorkerProcess, **cmd: Any) -> tuple[dict, dict]:
-    """Send ``cmd`` to both workers at once (for untimed work such as building a case)."""
-    a.send(**cmd)
+def both(
+    a: WorkerProcess, b: WorkerProcess, a_cmd: dict | None = None, **cmd: Any
+) -> tuple[dict, dict]:
+    """Send a command to both workers at once (untimed work such as building a case);
+    ``a_cmd`` adds to or overrides ``cmd`` for the first."""
+    a.send(**{**cmd, **(a_cmd or {})})
     b.send(**cmd)
     return a.recv(), b.recv()
 
@@ -134,8 +142,11 @@ def run_cases(
 ) -> list[Row]:
     """Measure every case; one row each, in order."""
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
-    fast = WorkerProcess("reslab", {**RESLAB_ENV, **(reslab_env or {})})
-    ref = WorkerProcess("reference")
+    fast_env = {**RESLAB_ENV, **(reslab_env or {})}
+    fast = WorkerProcess("reslab", fast_env)
+    ref = WorkerProcess("plain")
+    # A checkpointing row compares reslab with itself: its baseline needs reslab's runtime.
+    twin = WorkerProcess("reslab", fast_env) if any(c.mode == "ckpt" for c in cases) else None
     try:
         info = fast.call(op="info")
         env = {
@@ -146,14 +157,16 @@ def run_cases(
         rows = []
         for case in cases:
             t0 = time.perf_counter()
-            row = run_case(case, fast, ref, log)
+            baseline = twin if case.mode == "ckpt" and twin is not None else ref
+            row = run_case(case, fast, baseline, log)
             row.env = env
             rows.append(row)
             log(f"  {_summary(row)} ({time.perf_counter() - t0:.0f}s)")
         return rows
     finally:
-        fast.close()
-        ref.close()
+        for worker in (fast, ref, twin):
+            if worker is not None:
+                worker.close()
 
 
 def run_case(case: Case, fast: WorkerProcess, ref: WorkerProcess, log: Log) -> Row:
@@ -162,7 +175,9 @@ def run_case(case: Case, fast: WorkerProcess, ref: WorkerProcess, log: Log) -> R
         f"({case.precision}{', channels_last' if case.channels_last else ''}"
         f"{', compile' if case.compile else ''}{', CUDA graphs' if case.cuda_graphs else ''})"
     )
-    s_fast, s_ref = both(fast, ref, op="setup", case=case.as_dict())
+    s_fast, s_ref = both(
+        fast, ref, {"side": "reslab"}, op="setup", case=case.as_dict(), side="reference"
+    )
     try:
         if case.mode == "schedule":
             return _run_schedule(case, fast, ref, s_fast, s_ref, log)
@@ -189,9 +204,16 @@ def run_case(case: Case, fast: WorkerProcess, ref: WorkerProcess, log: Log) -> R
             ):
                 break
         m_fast, m_ref = both(fast, ref, op="memory")
+        stepmem = both(fast, ref, op="step_memory") if case.mode == "ckpt" else None
+        profiled = fast.call(op="profile", steps=n_fast) if case.profile else None
     finally:
         both(fast, ref, op="teardown")
-    return _row(case, rounds, s_fast, s_ref, m_fast, m_ref, n_fast, n_ref)
+    row = _row(case, rounds, s_fast, s_ref, m_fast, m_ref, n_fast, n_ref)
+    row.profile = profiled
+    if stepmem is not None:
+        row.step_mem, row.ref_step_mem = stepmem[0]["bytes"], stepmem[1]["bytes"]
+        row.step_mem_kind = stepmem[0]["kind"]
+    return row
 
 
 def _quiet(rounds: list[dict[str, float]]) -> list[dict[str, float]]:

@@ -73,6 +73,8 @@ class Case:
     iterations: int = 0
     """schedule mode: optimizer steps of the full run (the paper's CIFAR recipe: 64,000)."""
     targets: tuple[Target, ...] = ()
+    profile: bool = False
+    """Also profile reslab's step (torch.profiler: time per op group, time outside ops)."""
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -129,7 +131,8 @@ class Row:
     """Bytes: CUDA max allocated, or the worker process's peak RSS on CPU."""
     ref_peak_mem: int
     step_mem: int
-    """Peak memory minus the memory held before the first step (activations, grads, state)."""
+    """What a training step adds at its peak: by default the peak minus the memory held before
+    the first step; ckpt rows measure one step exactly (see ``step_mem_kind``)."""
     ref_step_mem: int
     peak_mem_kind: str
     utilisation: float
@@ -158,6 +161,11 @@ class Row:
     """schedule: wall time of reslab's whole run; ref_wall_s is the reference's, projected."""
     ref_wall_s: float | None = None
     targets: list[dict[str, Any]] = field(default_factory=list)
+    step_mem_kind: str = "growth_of_peak"
+    """growth_of_peak (peak over the case minus the memory before its first step),
+    tensor_bytes (CPU, torch.profiler memory timeline of one step) or cuda_allocated."""
+    profile: dict[str, Any] | None = None
+    """With --profile: reslab's step time per op group and its top ops (torch.profiler)."""
     notes: list[str] = field(default_factory=list)
     env: dict[str, Any] = field(default_factory=dict)
 
@@ -191,9 +199,10 @@ def suite(name: str) -> list[Case]:
     t = CPU_TARGETS
     if name == "cpu":
         return [
-            Case("resnet20", "train", 128, targets=(t["ratio_cifar"],)),
-            Case("resnet56", "train", 128, targets=(t["ratio_cifar"], t["util_resnet56"])),
-            Case("resnet20", "e2e", 128, targets=(t["e2e"],)),
+            Case("resnet20", "train", 128, windows=7, targets=(t["ratio_cifar"],)),
+            Case("resnet56", "train", 128, windows=7,
+                 targets=(t["ratio_cifar"], t["util_resnet56"])),
+            Case("resnet20", "e2e", 128, windows=7, targets=(t["e2e"],)),
             Case("resnet50", "train", 16, 224, warmup=2, steps=1, windows=5,
                  targets=(t["ratio_imagenet"],)),
             Case("resnet56", "eval", 128, warmup=2),

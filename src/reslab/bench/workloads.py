@@ -97,6 +97,10 @@ def autocast_dtype(case: Case) -> torch.dtype | None:
 
 
 # ----------------------------------------------------------------------------- reference
+def _reference_flops(case: Case) -> int:
+    return forward_flops(lambda: reference.reference_model(case.model)[0], case.size)
+
+
 class ReferenceFixed(Workload):
     """The eager reference on a fixed batch: training step or no_grad forward."""
 
@@ -104,8 +108,7 @@ class ReferenceFixed(Workload):
         from reslab.models import default_num_classes
 
         model, what = reference.reference_model(case.model)
-        self.flops_per_image = forward_flops(lambda: reference.reference_model(case.model)[0],
-                                             case.size)  # fmt: skip
+        self.flops_per_image = _reference_flops(case)
         self.describe = what
         model = model.to(device)
         self.run = reference.TrainStep(model) if train else reference.EvalStep(model)
@@ -120,8 +123,7 @@ class ReferencePipeline(Workload):
 
     def __init__(self, case: Case, device: torch.device) -> None:
         model, what = reference.reference_model(case.model)
-        self.flops_per_image = forward_flops(lambda: reference.reference_model(case.model)[0],
-                                             case.size)  # fmt: skip
+        self.flops_per_image = _reference_flops(case)
         self.describe = f"{what} + torchvision DataLoader ({case.workers} workers)"
         self.device = device
         self.run = reference.TrainStep(model.to(device))

@@ -21,12 +21,22 @@ def build_optimizer(model: nn.Module, cfg: OptimConfig) -> torch.optim.Optimizer
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}]
     if no_decay:
         groups.append({"params": no_decay, "weight_decay": 0.0})
-    # foreach kernels update all parameters in a few launches instead of one per tensor.
+    # One fused kernel updates every parameter (on CUDA a single launch instead of a handful of
+    # foreach launches; on the CPU as fast as foreach, measured by `reslab bench`). Devices
+    # without fused kernels get foreach: a few launches instead of one per tensor.
+    impl = {"fused": True} if _fused_ok(model) else {"foreach": True}
     if cfg.name == "sgd":
         return torch.optim.SGD(
-            groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov, foreach=True
+            groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov, **impl
         )
-    return torch.optim.AdamW(groups, lr=cfg.lr, foreach=True)
+    return torch.optim.AdamW(groups, lr=cfg.lr, **impl)
+
+
+def _fused_ok(model: nn.Module) -> bool:
+    params = [p for p in model.parameters() if p.requires_grad]
+    return bool(params) and all(
+        p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in params
+    )
 
 
 def lr_at(step: int, total: int, base_lr: float, cfg: ScheduleConfig) -> float:

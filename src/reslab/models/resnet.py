@@ -3,7 +3,9 @@ all the same class, configured by a :class:`ResNetSpec` (variants are data, not 
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Literal
 
 import torch
@@ -182,7 +184,9 @@ class ResNet(nn.Module):
         features = []
         for stage in self.stages():
             if self.activation_checkpointing and self.training and torch.is_grad_enabled():
-                x = checkpoint(stage, x, use_reentrant=False)
+                x = checkpoint(
+                    stage, x, use_reentrant=False, context_fn=partial(_keep_bn_stats, stage)
+                )
             else:
                 x = stage(x)
             features.append(x)
@@ -205,3 +209,31 @@ class ResNet(nn.Module):
         """A fresh head for fine-tuning on a different number of classes."""
         self.fc = nn.Linear(self.num_features, num_classes)
         self.num_classes = num_classes
+
+
+def _keep_bn_stats(
+    stage: nn.Module,
+) -> tuple[AbstractContextManager[None], AbstractContextManager[None]]:
+    """Checkpoint contexts (forward, recomputation) for ``stage``: the recomputation runs BN in
+    training mode a second time, so its running statistics are put back as the forward left
+    them (otherwise every step would update them twice)."""
+
+    @contextmanager
+    def recompute():
+        bns = [
+            m
+            for m in stage.modules()
+            if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
+        ]
+        saved = [[t.clone() for t in (m.running_mean, m.running_var, m.num_batches_tracked)]
+                 for m in bns]  # fmt: skip
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                for m, (mean, var, count) in zip(bns, saved):
+                    m.running_mean.copy_(mean)
+                    m.running_var.copy_(var)
+                    m.num_batches_tracked.copy_(count)
+
+    return nullcontext(), recompute()
