@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import replace
-from pathlib import Path
 
 _EPILOG = """\
 examples:
@@ -121,6 +120,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from reslab.bench.report import render, to_json
     from reslab.bench.runner import run_cases
     from reslab.errors import ConfigError
+    from reslab.utils.io import atomic_open
 
     env = {}
     for item in args.env:
@@ -135,11 +135,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if not torch.cuda.is_available():
             hint = " (or --dry-run to try the GPU suite on the CPU)" if args.suite == "gpu" else ""
             raise ConfigError(f"these cases need a CUDA device and none is available{hint}")
-    rows = run_cases(cases, reslab_env=env)
+
+    def save(rows: list) -> None:
+        if args.save:
+            with atomic_open(args.save, "w") as f:
+                f.write(to_json(rows) + "\n")
+
+    rows = run_cases(cases, reslab_env=env, on_row=save)
     text = to_json(rows)
-    if args.save:
-        Path(args.save).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.save).write_text(text + "\n")
     if args.json:
         print(text)
     else:

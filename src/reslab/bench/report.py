@@ -27,7 +27,7 @@ def _targets(row: Row) -> str:
             False: "[red]MISSED[/red]",
             None: "[yellow]busy?[/yellow]",
         }[t["met"]]
-        marks.append(f"{t['metric']}>={t['minimum']:g} {sign}")
+        marks.append(f"{t['text']} {sign}")
     return "\n".join(marks)
 
 

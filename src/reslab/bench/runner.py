@@ -138,9 +138,14 @@ def both(
 
 
 def run_cases(
-    cases: list[Case], *, log: Log | None = None, reslab_env: dict[str, str] | None = None
+    cases: list[Case],
+    *,
+    log: Log | None = None,
+    reslab_env: dict[str, str] | None = None,
+    on_row: Callable[[list[Row]], None] | None = None,
 ) -> list[Row]:
-    """Measure every case; one row each, in order."""
+    """Measure every case; one row each, in order. ``on_row`` gets the rows so far after each
+    case (to save them as they come: a long suite that is stopped keeps what it measured)."""
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     fast_env = {**RESLAB_ENV, **(reslab_env or {})}
     fast = WorkerProcess("reslab", fast_env)
@@ -161,6 +166,8 @@ def run_cases(
             row = run_case(case, fast, baseline, log)
             row.env = env
             rows.append(row)
+            if on_row is not None:
+                on_row(rows)
             log(f"  {_summary(row)} ({time.perf_counter() - t0:.0f}s)")
         return rows
     finally:
@@ -342,7 +349,7 @@ def _summary(row: Row) -> str:
         text += f", {100 * row.e2e_vs_bare:.0f}% of the bare step"
     missed = [t for t in row.targets if t["met"] is False]
     if missed:
-        text += " | MISSED: " + ", ".join(f"{t['metric']} >= {t['minimum']}" for t in missed)
+        text += " | MISSED: " + ", ".join(t["text"] for t in missed)
     if any(t["met"] is None for t in row.targets):
         text += " | targets unverified (machine busy)"
     return text

@@ -13,7 +13,7 @@ from reslab.errors import ConfigError
 
 Mode = Literal["train", "eval", "e2e", "ckpt", "schedule"]
 Precision = Literal["fp32", "bf16", "fp16"]
-Metric = Literal["ratio", "utilisation", "e2e_vs_bare"]
+Metric = Literal["ratio", "utilisation", "e2e_vs_bare", "img_s", "wall_s"]
 
 MODES: tuple[str, ...] = ("train", "eval", "e2e", "ckpt", "schedule")
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
@@ -32,12 +32,32 @@ REFERENCE_KIND = {
 
 @dataclass(frozen=True)
 class Target:
-    """A goal a row must reach: ``metric >= minimum``. Targets are never lowered to pass."""
+    """A goal a row must reach: ``metric >= minimum`` and/or ``metric <= maximum`` (a time).
+    Targets are never lowered to pass."""
 
     metric: Metric
-    minimum: float
+    minimum: float | None = None
     why: str = ""
     """Where the target comes from."""
+    maximum: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.minimum is None and self.maximum is None:
+            raise ConfigError(f"target on {self.metric} needs a minimum or a maximum")
+
+    def met_by(self, value: float | None) -> bool:
+        if value is None or not math.isfinite(value):
+            return False
+        low_ok = self.minimum is None or value >= self.minimum
+        return low_ok and (self.maximum is None or value <= self.maximum)
+
+    def describe(self) -> str:
+        parts = []
+        if self.minimum is not None:
+            parts.append(f"{self.metric} >= {self.minimum:g}")
+        if self.maximum is not None:
+            parts.append(f"{self.metric} <= {self.maximum:g}")
+        return " and ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -87,10 +107,10 @@ class Case:
         for key in ("warmup", "steps", "workers", "dataset_size", "iterations"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"{key} must be >= 0, got {getattr(self, key)}")
-        if self.cuda_graphs and (self.mode != "train" or not self.device.startswith("cuda")):
-            raise ConfigError("cuda_graphs applies to --mode train on a CUDA device only")
-        if self.cuda_graphs and (self.compile or self.precision == "fp16"):
-            raise ConfigError("cuda_graphs excludes --compile and fp16 (no GradScaler in a graph)")
+        if self.cuda_graphs and (self.mode in ("eval", "ckpt") or self.device == "cpu"):
+            raise ConfigError("cuda_graphs applies to train, e2e and schedule on a CUDA device")
+        if self.cuda_graphs and self.precision == "fp16":
+            raise ConfigError("cuda_graphs excludes fp16 (its GradScaler cannot be captured)")
         if self.mode == "schedule" and self.iterations < 1:
             raise ConfigError("schedule mode needs iterations >= 1")
 
@@ -178,8 +198,15 @@ class Row:
         self.targets = []
         for t in targets:
             value = getattr(self, t.metric)
-            met = value is not None and math.isfinite(value) and value >= t.minimum
-            self.targets.append({**asdict(t), "value": value, "met": met if verified else None})
+            met = t.met_by(value)
+            self.targets.append(
+                {
+                    **asdict(t),
+                    "text": t.describe(),
+                    "value": value,
+                    "met": met if verified else None,
+                }
+            )
 
 
 # ----------------------------------------------------------------------------- suites
@@ -190,6 +217,12 @@ CPU_TARGETS = {
     "ratio_imagenet": Target("ratio", 1.2, _ISSUE),
     "util_resnet56": Target("utilisation", 0.70, _ISSUE),
     "e2e": Target("e2e_vs_bare", 0.90, _ISSUE),
+}
+GPU_TARGETS = {
+    "schedule_s": Target("wall_s", why=_ISSUE + " (one H100)", maximum=120.0),
+    "e2e_ratio": Target("ratio", 8.0, _ISSUE + " (one H100)"),
+    "r50_img_s": Target("img_s", 3000.0, _ISSUE + " (one H100, bf16)"),
+    "r50_ratio": Target("ratio", 1.3, _ISSUE + " (one H100, bf16)"),
 }
 
 
@@ -227,12 +260,16 @@ def gpu_suite(*, dry_run: bool = False) -> list[Case]:
     ``dry_run`` runs the same cases on the CPU at tiny sizes, so the script is known to work.
     """
     fast = dict(device="cuda", precision="bf16", channels_last=True, ceiling_size=8192)
+    t = GPU_TARGETS
     cases = [
-        Case("resnet56", "schedule", 128, iterations=64_000, compile=True, windows=5, **fast),
-        Case("resnet56", "e2e", 128, warmup=20, windows=7, workers=8, compile=True, **fast),
-        Case("resnet50", "train", 128, 224, warmup=10, windows=7, **fast),
+        Case("resnet56", "schedule", 128, iterations=64_000, compile=True, cuda_graphs=True,
+             windows=5, targets=(t["schedule_s"],), **fast),
+        Case("resnet56", "e2e", 128, warmup=20, windows=7, workers=8, compile=True,
+             cuda_graphs=True, targets=(t["e2e_ratio"],), **fast),
+        Case("resnet50", "train", 128, 224, warmup=10, windows=7,
+             targets=(t["r50_img_s"], t["r50_ratio"]), **fast),
         Case("resnet56", "train", 128, warmup=20, windows=7, cuda_graphs=True, **fast),
-    ]
+    ]  # fmt: skip
     if not dry_run:
         return cases
     tiny = []
@@ -253,6 +290,7 @@ def gpu_suite(*, dry_run: bool = False) -> list[Case]:
                 dataset_size=16,
                 ceiling_size=256,
                 iterations=min(c.iterations, 6),
+                targets=(),  # tiny CPU sizes say nothing about the GPU targets
             )
         )
     return tiny

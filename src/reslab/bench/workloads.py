@@ -17,6 +17,7 @@ from torch import nn
 
 from reslab.bench import reference
 from reslab.bench.spec import Case
+from reslab.engine.graphs import GraphedTrainStep
 from reslab.errors import ConfigError, TrainingError
 
 Side = Literal["reslab", "reference"]
@@ -197,6 +198,10 @@ class ReslabStep:
         loss, _ = self.forward(x, y)
         self.backward(loss)
 
+    def graphed(self) -> GraphedTrainStep:
+        """The trainer's graphed step (train.cuda_graphs) on this step's model and optimizer."""
+        return GraphedTrainStep(self.train_model, self.model, self.optimizer, dtype=self.dtype)
+
 
 class ReslabTrain(Workload):
     """reslab's bare training step on a fixed batch (optionally CUDA-graphed)."""
@@ -210,12 +215,13 @@ class ReslabTrain(Workload):
         self.x, self.y = fixed_batch(
             case, device, default_num_classes(case.model), case.channels_last
         )
-        self.run: Callable[[], None]
+        step = ReslabStep(model, case, device)
+        self.run: Callable[[], object]
         if case.cuda_graphs:
-            self.run = GraphedStep(ReslabStep(model, case, device), self.x, self.y)
+            graphed = step.graphed()
+            self.run = lambda: graphed(self.x, self.y, step.lr)
             self.describe += " in a CUDA graph"
         else:
-            step = ReslabStep(model, case, device)
             self.run = lambda: step(self.x, self.y)
 
     def step(self) -> None:
@@ -284,6 +290,10 @@ class ReslabEpoch(Workload):
         self.sums = torch.zeros(3, dtype=torch.float64, device=device)
         self.fixed = fixed_batch(case, device, default_num_classes(case.model), case.channels_last)
         self.describe = "reslab DeviceLoader + trainer step"
+        self.graphed = self.train_step.graphed() if case.cuda_graphs else None
+        self.graphed_bare = self.train_step.graphed() if case.cuda_graphs else None
+        if case.cuda_graphs:
+            self.describe += " in a CUDA graph"
 
     def _endless(self) -> Iterator[Batch]:
         epoch = 0
@@ -300,10 +310,16 @@ class ReslabEpoch(Workload):
         y = y.to(self.device, non_blocking=True)
         base_lr = self.train_step.optim_cfg.lr
         self.train_step.lr = lr_at(self.steps_done, self.total, base_lr, self.schedule)
-        loss, logits = self.train_step.forward(x, y)
-        if not bool(torch.isfinite(loss)):
-            raise TrainingError(f"non-finite loss at bench step {self.steps_done + 1}")
-        self.train_step.backward(loss)
+        if self.graphed is not None:
+            # the trainer checks a graphed run's loss at each log line (every 100 steps)
+            loss, logits = self.graphed(x, y, self.train_step.lr)
+            if (self.steps_done + 1) % 100 == 0 and not bool(torch.isfinite(self.sums[0])):
+                raise TrainingError(f"non-finite loss before bench step {self.steps_done + 1}")
+        else:
+            loss, logits = self.train_step.forward(x, y)
+            if not bool(torch.isfinite(loss)):
+                raise TrainingError(f"non-finite loss at bench step {self.steps_done + 1}")
+            self.train_step.backward(loss)
         self.steps_done += 1
         # the trainer's running metrics, kept on the device
         n = y.numel()
@@ -312,41 +328,7 @@ class ReslabEpoch(Workload):
         self.sums[2] += n
 
     def bare(self) -> None:
-        self.train_step(*self.fixed)
-
-
-class GraphedStep:
-    """The whole training step (forward, backward, optimizer) captured once, replayed per step.
-
-    Follows the whole-network capture recipe of the PyTorch CUDA graphs notes: warm up on a
-    side stream, capture with grads set to None (so backward allocates them from the graph's
-    pool), autocast with its weight cache off. The lr stays at its value at capture.
-    """
-
-    def __init__(self, step: ReslabStep, x: torch.Tensor, y: torch.Tensor) -> None:
-        self.step, self.x, self.y = step, x, y
-        stream = torch.cuda.Stream()
-        stream.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(stream):
-            for _ in range(3):
-                self._body()
-        torch.cuda.current_stream().wait_stream(stream)
-        self.graph = torch.cuda.CUDAGraph()
-        step.optimizer.zero_grad(set_to_none=True)
-        with torch.cuda.graph(self.graph):
-            self._body(zero_grad=False)
-
-    def _body(self, zero_grad: bool = True) -> None:
-        s = self.step
-        if zero_grad:
-            s.optimizer.zero_grad(set_to_none=True)
-        with torch.autocast(
-            "cuda", dtype=s.dtype or torch.float32, enabled=s.dtype is not None,
-            cache_enabled=False,
-        ):  # fmt: skip
-            loss = F.cross_entropy(s.model(self.x).float(), self.y)
-        loss.backward()
-        s.optimizer.step()
-
-    def __call__(self) -> None:
-        self.graph.replay()
+        if self.graphed_bare is not None:
+            self.graphed_bare(*self.fixed, self.train_step.lr)
+        else:
+            self.train_step(*self.fixed)

@@ -154,6 +154,10 @@ class TrainConfig:
     """NHWC memory format (faster convolutions on most hardware)."""
     compile: bool = False
     """torch.compile the model."""
+    cuda_graphs: bool = False
+    """Replay the training step from a CUDA graph (CUDA only; fast for small nets, whose eager
+    step waits on kernel launches). The rate must be piecewise constant to gain (multistep);
+    needs fp32 or bf16, one process and max_bad_steps 0. See reslab.engine.graphs."""
     deterministic: bool = False
     """Deterministic algorithms, for bit-exact reruns and resumes."""
     threads: int = 0
@@ -187,6 +191,22 @@ class TrainConfig:
         ):
             _check(getattr(self, key) >= 1, f"train.{key}", "must be >= 1", getattr(self, key))
         _check(self.max_bad_steps >= 0, "train.max_bad_steps", "must be >= 0", self.max_bad_steps)
+        if self.cuda_graphs:
+            _check(
+                self.precision != "fp16",
+                "train.precision",
+                "must be fp32 or bf16 with "
+                "train.cuda_graphs (fp16's GradScaler cannot be captured)",
+                self.precision,
+            )
+            _check(
+                self.max_bad_steps == 0,
+                "train.max_bad_steps",
+                "must be 0 with train.cuda_graphs (a graphed step cannot be skipped)",
+                self.max_bad_steps,
+            )
+            _check(self.device != "cpu", "train.device", "must be a CUDA device with "
+                   "train.cuda_graphs", self.device)  # fmt: skip
 
 
 @dataclass

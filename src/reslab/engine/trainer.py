@@ -7,6 +7,7 @@ final.safetensors + model.json (everything `reslab predict` needs) and summary.j
 from __future__ import annotations
 
 import errno
+import math
 import os
 import signal
 import time
@@ -24,6 +25,7 @@ from reslab.engine import distributed
 from reslab.engine.checkpoint import CheckpointManager, rng_state, set_rng_state
 from reslab.engine.config import Config, dump_config, load_config
 from reslab.engine.evaluate import EvalResult, run_eval
+from reslab.engine.graphs import GraphedTrainStep
 from reslab.engine.logger import MetricsLogger
 from reslab.engine.optim import EMA, build_optimizer, lr_at, set_lr
 from reslab.engine.setup import (
@@ -186,6 +188,7 @@ def _train(cfg: Config, info: distributed.DistInfo, resume: str | None) -> Run:
     train_model: nn.Module = model
     if cfg.train.compile:
         train_model = torch.compile(model)
+    graphed = _graphed_step(cfg, device, info, train_model, model, optimizer)
     if info.enabled:
         train_model = nn.parallel.DistributedDataParallel(
             train_model, device_ids=[device.index] if device.type == "cuda" else None
@@ -259,39 +262,44 @@ def _train(cfg: Config, info: distributed.DistInfo, resume: str | None) -> Run:
                 if not warmup_done
                 else lr_at(step, total, cfg.optim.lr, cfg.schedule)
             )
-            set_lr(optimizer, lr)
-            if buffers is not None:
-                buffers.save()
-            with torch.autocast(
-                device.type,
-                dtype=autocast_dtype or torch.float32,
-                enabled=autocast_dtype is not None,
-            ):
-                logits = train_model(x)
-                loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.optim.label_smoothing)
-            locally_bad = not bool(torch.isfinite(loss))
-            # every rank skips or stops together; one rank alone would hang DDP's backward
-            if distributed.broadcast_flag(locally_bad, info, device):
-                bad_steps += 1
-                cause = _bad_step_cause(locally_bad, x)
-                if bad_steps > cfg.train.max_bad_steps:
-                    raise TrainingError(
-                        f"non-finite loss at step {step + 1}, from {cause}; the last good "
-                        f"checkpoint ({_newest(ckpts)}) is intact: lower optim.lr, check the "
-                        "data, or allow skips with train.max_bad_steps"
-                    )
-                warnings.warn(
-                    f"skipping step {step + 1}: non-finite loss from {cause}", stacklevel=1
-                )
+            if graphed is not None:
+                loss, logits = graphed(x, y, lr)
+            else:
+                set_lr(optimizer, lr)
                 if buffers is not None:
-                    buffers.restore()
+                    buffers.save()
+                with torch.autocast(
+                    device.type,
+                    dtype=autocast_dtype or torch.float32,
+                    enabled=autocast_dtype is not None,
+                ):
+                    logits = train_model(x)
+                    loss = F.cross_entropy(
+                        logits.float(), y, label_smoothing=cfg.optim.label_smoothing
+                    )
+                locally_bad = not bool(torch.isfinite(loss))
+                # every rank skips or stops together; one rank alone would hang DDP's backward
+                if distributed.broadcast_flag(locally_bad, info, device):
+                    bad_steps += 1
+                    cause = _bad_step_cause(locally_bad, x)
+                    if bad_steps > cfg.train.max_bad_steps:
+                        raise TrainingError(
+                            f"non-finite loss at step {step + 1}, from {cause}; the last good "
+                            f"checkpoint ({_newest(ckpts)}) is intact: lower optim.lr, check the "
+                            "data, or allow skips with train.max_bad_steps"
+                        )
+                    warnings.warn(
+                        f"skipping step {step + 1}: non-finite loss from {cause}", stacklevel=1
+                    )
+                    if buffers is not None:
+                        buffers.restore()
+                    optimizer.zero_grad(set_to_none=True)
+                    batch_in_epoch += 1
+                    continue
                 optimizer.zero_grad(set_to_none=True)
-                batch_in_epoch += 1
-                continue
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
             if ema is not None:
                 ema.update(model)
             step += 1
@@ -309,6 +317,12 @@ def _train(cfg: Config, info: distributed.DistInfo, resume: str | None) -> Run:
                         print(f"warm-up over at step {step} (train error {err:.1f}%)", flush=True)
             if step % cfg.train.log_every == 0 or step == total:
                 rec = window.flush(info, x.shape[0] * info.world_size)
+                if graphed is not None and not math.isfinite(rec["train_loss"]):
+                    raise TrainingError(
+                        f"non-finite loss in steps {step - cfg.train.log_every + 1}..{step} "
+                        f"(a graphed step is checked at each log line); the last good checkpoint "
+                        f"({_newest(ckpts)}) is intact: lower optim.lr or check the data"
+                    )
                 rec.update(kind="train", step=step, epoch=round(step / len(data.train), 3), lr=lr)
                 logger.log(rec)
                 bar.update(
@@ -350,6 +364,29 @@ def _train(cfg: Config, info: distributed.DistInfo, resume: str | None) -> Run:
             model, ema, data, cfg, device, info, run_dir, history, wall, autocast_dtype
         )
     return run
+
+
+def _graphed_step(
+    cfg: Config,
+    device: torch.device,
+    info: distributed.DistInfo,
+    train_model: nn.Module,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+) -> GraphedTrainStep | None:
+    if not cfg.train.cuda_graphs:
+        return None
+    if device.type != "cuda":
+        raise ConfigError(
+            f"train.cuda_graphs needs a CUDA device and this run is on {device}: "
+            "set train.cuda_graphs=false"
+        )
+    if info.enabled:
+        raise ConfigError("train.cuda_graphs runs in one process: leave it off under torchrun")
+    dtype = {"bf16": torch.bfloat16}.get(cfg.train.precision)
+    return GraphedTrainStep(
+        train_model, model, optimizer, dtype=dtype, label_smoothing=cfg.optim.label_smoothing
+    )
 
 
 class _Window:

@@ -1,0 +1,153 @@
+"""Time variants of one training step on a GPU, to choose reslab's fast path.
+
+    python benchmarks/gpu_variants.py [--model resnet56] [--batch 128] [--size 32]
+
+Each variant is checked first (a finite loss that falls over its warm-up steps on a fixed
+batch), then timed with CUDA events: the median of several windows of steps, with the host
+free to run ahead (no synchronisation inside a window). Prints ms/step, img/s, the ratio to the
+eager fp32 NCHW reference and, for CIFAR-sized inputs, the projected time of the paper's
+64,000-iteration schedule.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+
+from reslab.engine.config import OptimConfig
+from reslab.engine.optim import build_optimizer
+from reslab.models import create, default_num_classes
+
+
+def make_step(model, optimizer, dtype):
+    def step(x, y):
+        with torch.autocast("cuda", dtype=dtype or torch.float32, enabled=dtype is not None):
+            loss = F.cross_entropy(model(x).float(), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return loss.detach()
+
+    return step
+
+
+def graphed(step, x, y):
+    """The whole step captured in one CUDA graph (static input buffers ``x``, ``y``)."""
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        for _ in range(3):
+            step(x, y)
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        out = step(x, y)
+
+    def replay(_x, _y):
+        graph.replay()
+        return out
+
+    return replay
+
+
+def variant(name, args, *, dtype, channels_last, compile_mode=None, graph=False):
+    torch.manual_seed(0)
+    num_classes = default_num_classes(args.model)
+    model = create(args.model).cuda().train()
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    model = model.to(memory_format=fmt)
+    if name == "reference":
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+    else:
+        optimizer = build_optimizer(model, OptimConfig(lr=0.01))
+    fwd = torch.compile(model, mode=compile_mode) if compile_mode else model
+    x = torch.randn(args.batch, 3, args.size, args.size, device="cuda").contiguous(
+        memory_format=fmt
+    )
+    y = torch.randint(0, num_classes, (args.batch,), device="cuda")
+    step = make_step(fwd, optimizer, dtype)
+    t0 = time.perf_counter()
+    if graph:
+        step = graphed(step, x, y)
+    losses = [float(step(x, y)) for _ in range(args.warmup)]
+    setup_s = time.perf_counter() - t0
+    ok = all(map(lambda v: v == v and abs(v) != float("inf"), losses)) and losses[-1] < losses[0]
+    times = []
+    for _ in range(args.windows):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        for _ in range(args.steps):
+            step(x, y)
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end) / args.steps)
+    ms = statistics.median(times)
+    return {
+        "variant": name,
+        "ms": ms,
+        "img_s": args.batch / ms * 1e3,
+        "spread": (max(times) - min(times)) / ms,
+        "setup_s": setup_s,
+        "check": "ok" if ok else f"FAILED losses {losses[0]:.3f}->{losses[-1]:.3f}",
+        "peak_gb": torch.cuda.max_memory_allocated() / 2**30,
+    }
+
+
+VARIANTS = {
+    "reference": dict(dtype=None, channels_last=False),
+    "eager bf16 CL": dict(dtype=torch.bfloat16, channels_last=True),
+    "eager bf16 NCHW": dict(dtype=torch.bfloat16, channels_last=False),
+    "graph bf16 CL": dict(dtype=torch.bfloat16, channels_last=True, graph=True),
+    "compile bf16 CL": dict(dtype=torch.bfloat16, channels_last=True, compile_mode="default"),
+    "compile+graph bf16 CL": dict(
+        dtype=torch.bfloat16, channels_last=True, compile_mode="default", graph=True
+    ),
+}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default="resnet56")
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--size", type=int, default=32)
+    p.add_argument("--warmup", type=int, default=20)
+    p.add_argument("--steps", type=int, default=100)
+    p.add_argument("--windows", type=int, default=5)
+    p.add_argument("--only", nargs="*", help="variants to run (default: all)")
+    args = p.parse_args()
+    torch.backends.cudnn.benchmark = True
+    rows = []
+    for name, kw in VARIANTS.items():
+        if args.only and name not in args.only:
+            continue
+        torch.cuda.reset_peak_memory_stats()
+        try:
+            rows.append(variant(name, args, **kw))
+        except Exception as e:  # report and go on: one failing variant must not hide the rest
+            rows.append({"variant": name, "check": f"ERROR {type(e).__name__}: {e}"[:160]})
+        r = rows[-1]
+        print(f"{args.model} b{args.batch} {args.size}px {name}: {r}", flush=True)
+    ref = next((r["img_s"] for r in rows if r["variant"] == "reference" and "img_s" in r), None)
+    print(
+        f"\n{args.model} batch {args.batch} {args.size}x{args.size} on {torch.cuda.get_device_name()}"
+    )
+    print(
+        f"{'variant':24} {'ms/step':>8} {'img/s':>9} {'ratio':>6} {'64k it (s)':>10} {'setup s':>8} check"
+    )
+    for r in rows:
+        if "ms" not in r:
+            print(f"{r['variant']:24} {r['check']}")
+            continue
+        ratio = r["img_s"] / ref if ref else float("nan")
+        print(
+            f"{r['variant']:24} {r['ms']:8.2f} {r['img_s']:9.0f} {ratio:6.2f} "
+            f"{64_000 * r['ms'] / 1e3:10.0f} {r['setup_s']:8.1f} {r['check']}"
+        )
+
+
+if __name__ == "__main__":
+    main()
