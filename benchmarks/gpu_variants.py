@@ -106,7 +106,70 @@ VARIANTS = {
     "compile+graph bf16 CL": dict(
         dtype=torch.bfloat16, channels_last=True, compile_mode="default", graph=True
     ),
+    "graph bf16 NCHW": dict(dtype=torch.bfloat16, channels_last=False, graph=True),
+    "autotune+graph bf16 CL": dict(
+        dtype=torch.bfloat16,
+        channels_last=True,
+        compile_mode="max-autotune-no-cudagraphs",
+        graph=True,
+    ),
 }
+
+
+def profile_kernels(args, name: str, top: int = 20) -> None:
+    """GPU time per kernel of one variant's step (torch.profiler, eager launches, no graph)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    kw = {k: v for k, v in VARIANTS[name].items() if k != "graph"}
+    torch.manual_seed(0)
+    model = create(args.model).cuda().train().to(memory_format=torch.channels_last)
+    fwd = torch.compile(model, mode=kw["compile_mode"]) if kw.get("compile_mode") else model
+    step = make_step(fwd, build_optimizer(model, OptimConfig(lr=0.01)), kw["dtype"])
+    x = torch.randn(args.batch, 3, args.size, args.size, device="cuda").contiguous(
+        memory_format=torch.channels_last
+    )
+    y = torch.randint(0, default_num_classes(args.model), (args.batch,), device="cuda")
+    for _ in range(5):  # compile and warm up outside the profile
+        step(x, y)
+    torch.cuda.synchronize()
+    n = 10
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(n):
+            step(x, y)
+        torch.cuda.synchronize()
+    rows = [
+        (e.key, e.self_device_time_total / n / 1e3, e.count // n)
+        for e in prof.key_averages()
+        if e.self_device_time_total > 0
+    ]
+    rows.sort(key=lambda r: -r[1])
+    total = sum(r[1] for r in rows)
+    groups: dict[str, float] = {}
+    for key, ms, _ in rows:
+        k = key.lower()
+        g = next(
+            (
+                g
+                for g, words in (
+                    (
+                        "convolution (cuDNN/cutlass gemm)",
+                        ("conv", "gemm", "sm90", "xmma", "cutlass", "wgrad", "dgrad"),
+                    ),
+                    ("batch norm", ("batch_norm", "bn_", "welford")),
+                    ("optimizer", ("sgd", "foreach", "multi_tensor")),
+                    ("fused elementwise (Triton)", ("triton",)),
+                )
+                if any(w in k for w in words)
+            ),
+            "other",
+        )
+        groups[g] = groups.get(g, 0.0) + ms
+    print(f"\n{name}: GPU time per step {total:.2f} ms (sum of kernel times)")
+    for g, ms in sorted(groups.items(), key=lambda kv: -kv[1]):
+        print(f"  {g:40} {ms:7.2f} ms {100 * ms / total:5.1f}%")
+    print(f"  top {top} kernels:")
+    for key, ms, calls in rows[:top]:
+        print(f"  {ms:7.3f} ms {calls:4d}x  {key[:110]}")
 
 
 def main() -> None:
@@ -118,8 +181,12 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=100)
     p.add_argument("--windows", type=int, default=5)
     p.add_argument("--only", nargs="*", help="variants to run (default: all)")
+    p.add_argument("--profile", metavar="VARIANT", help="only profile this variant's kernels")
     args = p.parse_args()
     torch.backends.cudnn.benchmark = True
+    if args.profile:
+        profile_kernels(args, args.profile)
+        return
     rows = []
     for name, kw in VARIANTS.items():
         if args.only and name not in args.only:
