@@ -220,20 +220,21 @@ def _keep_bn_stats(
 
     @contextmanager
     def recompute():
-        bns = [
-            m
+        live = [
+            t
             for m in stage.modules()
             if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
+            for t in (m.running_mean, m.running_var, m.num_batches_tracked)
+            if t is not None
         ]
-        saved = [[t.clone() for t in (m.running_mean, m.running_var, m.num_batches_tracked)]
-                 for m in bns]  # fmt: skip
+        # multi-tensor kernels: a deep stage has hundreds of BN layers, and a clone and a copy
+        # per buffer would be thousands of tiny launches every step
+        saved = torch._foreach_mul(live, 1) if live else []
         try:
             yield
         finally:
-            with torch.no_grad():
-                for m, (mean, var, count) in zip(bns, saved):
-                    m.running_mean.copy_(mean)
-                    m.running_var.copy_(var)
-                    m.num_batches_tracked.copy_(count)
+            if live:
+                with torch.no_grad():
+                    torch._foreach_copy_(live, saved)
 
     return nullcontext(), recompute()
