@@ -267,6 +267,7 @@ def _log_y_if_it_helps(ax: Any, values: np.ndarray) -> None:
         ax.yaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     else:
         ax.set_yscale("symlog", linthresh=max(min(1.0, positive.min()), 1e-3))
+        ax.set_ylim(bottom=0)  # an error is never negative: no mirrored half of the axis
     # Plain numbers ("20", "0.5") read better than "2 x 10^1" on an error axis.
     plain = ticker.FuncFormatter(lambda v, _: f"{v:g}")
     ax.yaxis.set_major_formatter(plain)
