@@ -16,17 +16,19 @@ import statistics
 import time
 
 import torch
-import torch.nn.functional as F
 
 from reslab.engine.config import OptimConfig
+from reslab.engine.graphs import GraphedTrainStep
 from reslab.engine.optim import build_optimizer
+from reslab.engine.step import forward_loss
 from reslab.models import create, default_num_classes
 
 
 def make_step(model, optimizer, dtype):
+    """The trainer's eager step."""
+
     def step(x, y):
-        with torch.autocast("cuda", dtype=dtype or torch.float32, enabled=dtype is not None):
-            loss = F.cross_entropy(model(x).float(), y)
+        loss, _ = forward_loss(model, x, y, dtype=dtype)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -35,23 +37,10 @@ def make_step(model, optimizer, dtype):
     return step
 
 
-def graphed(step, x, y):
-    """The whole step captured in one CUDA graph (static input buffers ``x``, ``y``)."""
-    stream = torch.cuda.Stream()
-    stream.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(stream):
-        for _ in range(3):
-            step(x, y)
-    torch.cuda.current_stream().wait_stream(stream)
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        out = step(x, y)
-
-    def replay(_x, _y):
-        graph.replay()
-        return out
-
-    return replay
+def make_graphed_step(forward, model, optimizer, dtype, lr: float = 0.01):
+    """The trainer's graphed step (train.cuda_graphs): eager for 3 steps, then replayed."""
+    graphed = GraphedTrainStep(forward, model, optimizer, dtype=dtype)
+    return lambda x, y: graphed(x, y, lr)[0]
 
 
 def variant(name, args, *, dtype, channels_last, compile_mode=None, graph=False):
@@ -69,10 +58,11 @@ def variant(name, args, *, dtype, channels_last, compile_mode=None, graph=False)
         memory_format=fmt
     )
     y = torch.randint(0, num_classes, (args.batch,), device="cuda")
-    step = make_step(fwd, optimizer, dtype)
     t0 = time.perf_counter()
     if graph:
-        step = graphed(step, x, y)
+        step = make_graphed_step(fwd, model, optimizer, dtype)
+    else:
+        step = make_step(fwd, optimizer, dtype)
     losses = [float(step(x, y)) for _ in range(args.warmup)]
     setup_s = time.perf_counter() - t0
     ok = all(map(lambda v: v == v and abs(v) != float("inf"), losses)) and losses[-1] < losses[0]

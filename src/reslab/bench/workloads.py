@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterator
 from typing import Literal
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from reslab.bench import reference
 from reslab.bench.spec import Case
 from reslab.engine.graphs import GraphedTrainStep
+from reslab.engine.step import autocast_dtype, forward_loss
 from reslab.errors import ConfigError, TrainingError
 
 Side = Literal["reslab", "reference"]
@@ -91,10 +91,6 @@ def synthetic_splits(case: Case):
     return make_synthetic(
         n, 1, (3, case.size, case.size), num_classes=default_num_classes(case.model), seed=0
     )
-
-
-def autocast_dtype(case: Case) -> torch.dtype | None:
-    return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(case.precision)
 
 
 # ----------------------------------------------------------------------------- reference
@@ -173,7 +169,7 @@ class ReslabStep:
         self.optim_cfg = OptimConfig()
         self.optimizer = build_optimizer(model, self.optim_cfg)
         self.scaler = torch.amp.GradScaler(device.type, enabled=case.precision == "fp16")
-        self.dtype = autocast_dtype(case)
+        self.dtype = autocast_dtype(case.precision)
         self.train_model = torch.compile(model) if case.compile else model
         self.lr = self.optim_cfg.lr
 
@@ -181,12 +177,7 @@ class ReslabStep:
         from reslab.engine.optim import set_lr
 
         set_lr(self.optimizer, self.lr)
-        with torch.autocast(
-            self.device.type, dtype=self.dtype or torch.float32, enabled=self.dtype is not None
-        ):
-            logits = self.train_model(x)
-            loss = F.cross_entropy(logits.float(), y, label_smoothing=0.0)
-        return loss, logits
+        return forward_loss(self.train_model, x, y, dtype=self.dtype)
 
     def backward(self, loss: torch.Tensor) -> None:
         self.optimizer.zero_grad(set_to_none=True)
@@ -235,7 +226,7 @@ class ReslabEval(Workload):
         self.flops_per_image = forward_flops(lambda: create(case.model), case.size)
         model = reslab_model(case, device).eval()
         self.model = torch.compile(model) if case.compile else model
-        self.dtype = autocast_dtype(case)
+        self.dtype = autocast_dtype(case.precision)
         self.device = device
         self.x, _ = fixed_batch(case, device, default_num_classes(case.model), case.channels_last)
         self.describe = "reslab inference_mode"
@@ -290,8 +281,8 @@ class ReslabEpoch(Workload):
         self.sums = torch.zeros(3, dtype=torch.float64, device=device)
         self.fixed = fixed_batch(case, device, default_num_classes(case.model), case.channels_last)
         self.describe = "reslab DeviceLoader + trainer step"
+        # one graph serves both: its inputs are copied into the capture's buffers each step
         self.graphed = self.train_step.graphed() if case.cuda_graphs else None
-        self.graphed_bare = self.train_step.graphed() if case.cuda_graphs else None
         if case.cuda_graphs:
             self.describe += " in a CUDA graph"
 
@@ -328,7 +319,7 @@ class ReslabEpoch(Workload):
         self.sums[2] += n
 
     def bare(self) -> None:
-        if self.graphed_bare is not None:
-            self.graphed_bare(*self.fixed, self.train_step.lr)
+        if self.graphed is not None:
+            self.graphed(*self.fixed, self.train_step.lr)
         else:
             self.train_step(*self.fixed)

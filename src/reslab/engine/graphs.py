@@ -26,10 +26,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from reslab.engine.optim import set_lr
+from reslab.engine.step import forward_loss
 
 
 class GraphedTrainStep:
@@ -61,14 +61,14 @@ class GraphedTrainStep:
         self.static: tuple[torch.Tensor, ...] = ()
 
     def _body(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        with torch.autocast(
-            x.device.type,
-            dtype=self.dtype or torch.float32,
-            enabled=self.dtype is not None,
-            cache_enabled=False,  # cached casts would outlive the capture
-        ):
-            logits = self.forward(x)
-            loss = F.cross_entropy(logits.float(), y, label_smoothing=self.label_smoothing)
+        loss, logits = forward_loss(
+            self.forward,
+            x,
+            y,
+            dtype=self.dtype,
+            label_smoothing=self.label_smoothing,
+            cache_enabled=False,
+        )
         loss.backward()
         self.optimizer.step()
         return loss.detach(), logits.detach()

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from reslab import models
@@ -36,6 +35,7 @@ from reslab.engine.setup import (
     model_kwargs,
     resolve_device,
 )
+from reslab.engine.step import autocast_dtype, forward_loss
 from reslab.errors import CheckpointError, ConfigError, TrainingError
 from reslab.utils.io import atomic_open, write_json
 from reslab.utils.progress import ProgressBar
@@ -203,7 +203,7 @@ def _train(cfg: Config, info: distributed.DistInfo, resume: str | None) -> Run:
     )
     if info.is_main:
         _describe(cfg, data, info, run_dir)
-    autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.train.precision)
+    dtype = autocast_dtype(cfg.train.precision)
     window = _Window(device)
     # a skipped step must leave no trace, but its forward pass has already moved BN statistics
     buffers = _Buffers(model) if cfg.train.max_bad_steps > 0 else None
@@ -268,15 +268,13 @@ def _train(cfg: Config, info: distributed.DistInfo, resume: str | None) -> Run:
                 set_lr(optimizer, lr)
                 if buffers is not None:
                     buffers.save()
-                with torch.autocast(
-                    device.type,
-                    dtype=autocast_dtype or torch.float32,
-                    enabled=autocast_dtype is not None,
-                ):
-                    logits = train_model(x)
-                    loss = F.cross_entropy(
-                        logits.float(), y, label_smoothing=cfg.optim.label_smoothing
-                    )
+                loss, logits = forward_loss(
+                    train_model,
+                    x,
+                    y,
+                    dtype=dtype,
+                    label_smoothing=cfg.optim.label_smoothing,
+                )
                 locally_bad = not bool(torch.isfinite(loss))
                 # every rank skips or stops together; one rank alone would hang DDP's backward
                 if distributed.broadcast_flag(locally_bad, info, device):
@@ -333,7 +331,7 @@ def _train(cfg: Config, info: distributed.DistInfo, resume: str | None) -> Run:
                     f"lr {lr:.3g} {rec['img_s']:.0f} img/s",
                 )
             if step % cfg.train.eval_every == 0 or step == total:
-                record = _evaluate(model, data, cfg, device, info, autocast_dtype)
+                record = _evaluate(model, data, cfg, device, info, dtype)
                 record.update(
                     step=step,
                     epoch=round(step / len(data.train), 3),
@@ -361,7 +359,7 @@ def _train(cfg: Config, info: distributed.DistInfo, resume: str | None) -> Run:
     run = Run(dir=run_dir, config=cfg, status=status, step=step, history=history, wall_time_s=wall)
     if status == "completed":
         run.final, run.weights = _finish(
-            model, ema, data, cfg, device, info, run_dir, history, wall, autocast_dtype
+            model, ema, data, cfg, device, info, run_dir, history, wall, dtype
         )
     return run
 
@@ -383,9 +381,12 @@ def _graphed_step(
         )
     if info.enabled:
         raise ConfigError("train.cuda_graphs runs in one process: leave it off under torchrun")
-    dtype = {"bf16": torch.bfloat16}.get(cfg.train.precision)
     return GraphedTrainStep(
-        train_model, model, optimizer, dtype=dtype, label_smoothing=cfg.optim.label_smoothing
+        train_model,
+        model,
+        optimizer,
+        dtype=autocast_dtype(cfg.train.precision),
+        label_smoothing=cfg.optim.label_smoothing,
     )
 
 
