@@ -12,6 +12,7 @@ from torch import nn
 
 from reslab.engine.distributed import DistInfo, all_reduce_sum
 from reslab.engine.setup import Batches
+from reslab.engine.step import autocast_dtype
 
 
 @dataclass
@@ -61,7 +62,7 @@ def run_eval(
     model.eval()
     confusion = torch.zeros(num_classes, num_classes, dtype=torch.int64, device=device)
     sums = torch.zeros(3, dtype=torch.float64, device=device)  # loss, top5 correct, count
-    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+    dtype = autocast_dtype(precision)
     k = min(5, num_classes)
     for x, y in batches:
         x = x.to(device, non_blocking=True)
