@@ -419,3 +419,52 @@ def _float_or_text(text: str) -> float | str:
 
 def dump_config(config: Config) -> str:
     return yaml.safe_dump(config.to_dict(), sort_keys=False)
+
+
+# ----------------------------------------------------------------------------- identity
+NOT_IDENTITY = frozenset(
+    {
+        "name",
+        "out_dir",
+        "data.root",
+        "data.download",
+        "data.num_workers",
+        "train.progress",
+        "train.tensorboard",
+    }
+)
+"""Keys that say where a run lives or how it is shown, not what it trains."""
+
+
+def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"train": {"seed": 0}}`` -> ``{"train.seed": 0}``."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flatten(v, f"{key}."))
+        else:
+            out[key] = v
+    return out
+
+
+def config_diff(a: Config | dict, b: Config | dict) -> list[str]:
+    """The dotted keys whose values differ between two configs, identity keys only, sorted."""
+    fa = flatten(a.to_dict() if isinstance(a, Config) else a)
+    fb = flatten(b.to_dict() if isinstance(b, Config) else b)
+    keys = (set(fa) | set(fb)) - NOT_IDENTITY
+    return sorted(k for k in keys if fa.get(k) != fb.get(k))
+
+
+def config_identity(config: Config | dict) -> str:
+    """A run's identity: a short hash of its resolved config, without the keys that only say
+    where the run lives or how it is shown (:data:`NOT_IDENTITY`). Two runs with the same
+    identity train the same thing."""
+    import hashlib
+    import json
+
+    if isinstance(config, dict):
+        config = from_dict(Config, config, prefix="")
+    flat = {k: v for k, v in flatten(config.to_dict()).items() if k not in NOT_IDENTITY}
+    text = json.dumps(flat, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
