@@ -9,7 +9,7 @@ import pytest
 import torch
 import yaml
 
-from reslab.engine import CheckpointManager, distributed, load_config, trainer
+from reslab.engine import CheckpointManager, distributed, load_config, rundir, trainer
 from reslab.errors import ConfigError
 
 
@@ -49,12 +49,12 @@ def _checkpointed_run(tmp_path):
 def test_a_new_run_refuses_a_directory_that_holds_one(tmp_path, monkeypatch):
     monkeypatch.delenv("TORCHELASTIC_RESTART_COUNT", raising=False)
     with pytest.raises(ConfigError, match="already holds a run"):
-        trainer._prepare_run_dir(_checkpointed_run(tmp_path), None, torch.device("cpu"))
+        rundir.prepare_run_dir(_checkpointed_run(tmp_path), None, torch.device("cpu"))
 
 
 def test_a_torchrun_restart_resumes_without_being_told(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCHELASTIC_RESTART_COUNT", "1")
-    run_dir, found = trainer._prepare_run_dir(
+    run_dir, found = rundir.prepare_run_dir(
         _checkpointed_run(tmp_path), None, torch.device("cpu")
     )
     assert found[0]["step"] == 7 and found[1].name == "step_00000007.pt"
@@ -64,7 +64,7 @@ def test_a_torchrun_restart_resumes_without_being_told(tmp_path, monkeypatch):
 def test_resume_auto_on_a_fresh_directory_starts_fresh(tmp_path, monkeypatch, rank, written):
     monkeypatch.setenv("RANK", rank)
     cfg = _cfg(tmp_path)
-    run_dir, found = trainer._prepare_run_dir(cfg, "auto", torch.device("cpu"))
+    run_dir, found = rundir.prepare_run_dir(cfg, "auto", torch.device("cpu"))
     assert found is None and run_dir == cfg.run_dir
     assert (run_dir / "config.yaml").is_file() == written  # only rank 0 writes
     if written:

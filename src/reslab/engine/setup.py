@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from reslab import data as rdata
 from reslab import models
 from reslab.engine.config import Config
 from reslab.engine.distributed import DistInfo
-from reslab.errors import ConfigError, DataError
+from reslab.errors import ConfigError
 
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
 
@@ -64,6 +64,17 @@ class RunData:
     train_size: int = 0
     sizes: dict[str, int] = field(default_factory=dict)
 
+    on_device: Callable[[torch.Tensor], torch.Tensor] | None = None
+    """Applied to each training batch once it is on the device (e.g. uint8 -> normalised)."""
+
+    def to_device(
+        self, x: torch.Tensor, y: torch.Tensor, device: torch.device
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """A training batch on ``device``, ready for the model."""
+        x = x.to(device, non_blocking=True)
+        y = y.to(device, non_blocking=True)
+        return (self.on_device(x) if self.on_device is not None else x), y
+
     def set_epoch(self, epoch: int) -> None:
         self.train.set_epoch(epoch) if hasattr(
             self.train, "set_epoch"
@@ -86,7 +97,9 @@ def build_data(cfg: Config, device: torch.device, info: DistInfo) -> RunData:
         )
     per_rank = d.batch_size // info.world_size
     if d.name == "folder":
-        return _build_folder(cfg, per_rank, info)
+        from reslab.engine.folder_setup import build_folder
+
+        return build_folder(cfg, per_rank, info)
     splits = rdata.load_splits(
         d.name, d.root, val_size=_val_size(d.val_size), seed=cfg.train.seed, download=d.download
     )
@@ -161,80 +174,6 @@ class ShardSampler(torch.utils.data.Sampler[int]):
 
     def __len__(self) -> int:
         return len(self.indices)
-
-
-def _build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
-    d = cfg.data
-    if not d.root:
-        raise ConfigError(
-            "data.name=folder needs data.root: a directory with train/ and val/ "
-            "holding one sub-folder per class"
-        )
-    root = Path(d.root)
-    train_dir = root / "train"
-    eval_dir = next((root / n for n in ("val", "test") if (root / n).is_dir()), None)
-    if not train_dir.is_dir() or eval_dir is None:
-        raise DataError(
-            f"{root} must hold train/ and val/ (or test/) folders with one sub-folder per class"
-        )
-    mean, std = rdata.IMAGENET_MEAN, rdata.IMAGENET_STD
-    resize = round(d.image_size * 256 / 224)
-    train_ds = rdata.ImageFolder(
-        train_dir,
-        rdata.imagenet_train_transform(d.image_size, scale_aug=d.scale_aug, mean=mean, std=std),
-        max_bad_files=d.max_bad_files,
-    )
-    eval_ds = rdata.ImageFolder(
-        eval_dir,
-        rdata.eval_transform(d.image_size, resize, mean, std),
-        max_bad_files=d.max_bad_files,
-    )
-    if train_ds.classes != eval_ds.classes:
-        raise DataError(f"{train_dir} and {eval_dir} have different class folders")
-    if per_rank > len(train_ds):
-        raise ConfigError(
-            f"data.batch_size={d.batch_size} is larger than the training set "
-            f"({len(train_ds)} images); lower it"
-        )
-    pin = torch.cuda.is_available()
-    workers = d.num_workers
-    sampler = torch.utils.data.DistributedSampler(
-        train_ds,
-        num_replicas=info.world_size,
-        rank=info.rank,
-        shuffle=True,
-        seed=cfg.train.seed,
-        drop_last=True,
-    )
-    train = torch.utils.data.DataLoader(
-        train_ds,
-        batch_size=per_rank,
-        sampler=sampler,
-        num_workers=workers,
-        pin_memory=pin,
-        drop_last=True,
-        persistent_workers=workers > 0,
-    )
-    evaluate = torch.utils.data.DataLoader(
-        eval_ds,
-        batch_size=d.eval_batch_size,
-        sampler=ShardSampler(len(eval_ds), info),
-        num_workers=workers,
-        pin_memory=pin,
-    )
-    return RunData(
-        train=train,
-        evals={"test": evaluate},
-        num_classes=len(train_ds.classes),
-        in_channels=3,
-        classes=list(train_ds.classes),
-        image_size=(d.image_size, d.image_size),
-        mean=tuple(mean),
-        std=tuple(std),
-        resize=resize,
-        train_size=len(train_ds),
-        sizes={"train": len(train_ds), "test": len(eval_ds)},
-    )
 
 
 def model_kwargs(cfg: Config) -> dict[str, Any]:

@@ -36,3 +36,14 @@ def forward_loss(
         logits = forward(x)
         loss = F.cross_entropy(logits.float(), y, label_smoothing=label_smoothing)
     return loss, logits
+
+
+def optimizer_step(
+    loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler
+) -> None:
+    """The backward half: gradients of ``loss``, then one optimizer step (through ``scaler``,
+    which is a no-op unless fp16 enabled it)."""
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno
 import math
-import os
 import signal
 import time
 import warnings
@@ -22,11 +21,12 @@ from torch import nn
 from reslab import models
 from reslab.engine import distributed
 from reslab.engine.checkpoint import CheckpointManager, rng_state, set_rng_state
-from reslab.engine.config import Config, dump_config, load_config
+from reslab.engine.config import Config, load_config
 from reslab.engine.evaluate import EvalResult, run_eval
 from reslab.engine.graphs import GraphedTrainStep
 from reslab.engine.logger import MetricsLogger
 from reslab.engine.optim import EMA, build_optimizer, lr_at, set_lr
+from reslab.engine.rundir import prepare_run_dir
 from reslab.engine.setup import (
     RunData,
     build_data,
@@ -35,9 +35,9 @@ from reslab.engine.setup import (
     model_kwargs,
     resolve_device,
 )
-from reslab.engine.step import autocast_dtype, forward_loss
+from reslab.engine.step import autocast_dtype, forward_loss, optimizer_step
 from reslab.errors import CheckpointError, ConfigError, TrainingError
-from reslab.utils.io import atomic_open, write_json
+from reslab.utils.io import write_json
 from reslab.utils.progress import ProgressBar
 
 
@@ -140,7 +140,7 @@ def train(
 def _train(cfg: Config, info: distributed.DistInfo, resume: str | None) -> Run:
     t_start = time.perf_counter()
     device = resolve_device(cfg.train.device, info)
-    run_dir, ckpt_state = _prepare_run_dir(cfg, resume, device)
+    run_dir, ckpt_state = prepare_run_dir(cfg, resume, device)
     torch.manual_seed(cfg.train.seed)  # the same initial weights on every rank
     data = build_data(cfg, device, info)
     model = build_model(cfg, data).to(device)
@@ -255,8 +255,7 @@ def _train(cfg: Config, info: distributed.DistInfo, resume: str | None) -> Run:
             except StopIteration:
                 epoch, batch_in_epoch, batches = epoch + 1, 0, None
                 continue
-            x = x.to(device, non_blocking=True)
-            y = y.to(device, non_blocking=True)
+            x, y = data.to_device(x, y, device)
             lr = (
                 cfg.schedule.warmup_lr
                 if not warmup_done
@@ -294,10 +293,7 @@ def _train(cfg: Config, info: distributed.DistInfo, resume: str | None) -> Run:
                     optimizer.zero_grad(set_to_none=True)
                     batch_in_epoch += 1
                     continue
-                optimizer.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.step(optimizer)
-                scaler.update()
+                optimizer_step(loss, optimizer, scaler)
             if ema is not None:
                 ema.update(model)
             step += 1
@@ -564,43 +560,3 @@ def _describe(cfg: Config, data: RunData, info: distributed.DistInfo, run_dir: P
         f"{cfg.train.iterations} iterations",
         flush=True,
     )
-
-
-def _prepare_run_dir(
-    cfg: Config, resume: str | None, device: torch.device
-) -> tuple[Path, tuple[dict, Path] | None]:
-    """Pick the run directory, load the checkpoint to resume from, and save config.yaml."""
-    if resume is None and distributed.restart_count() > 0:
-        resume = "auto"  # torchrun relaunched the job after a failure: continue it
-    if resume is None:
-        run_dir = cfg.run_dir
-        if (
-            CheckpointManager(run_dir / "checkpoints").paths()
-            or (run_dir / "final.safetensors").exists()
-        ):
-            raise ConfigError(
-                f"{run_dir} already holds a run: continue it with --resume auto, "
-                "or choose another name (name=...)"
-            )
-        _write_config(cfg, run_dir)
-        return run_dir, None
-    path = Path(resume) if resume != "auto" else cfg.run_dir
-    if path.is_file():  # a checkpoint file
-        from reslab.engine.checkpoint import load_checkpoint
-
-        run_dir = path.parent.parent
-        return run_dir, (load_checkpoint(path, device), path)
-    run_dir = path
-    found = CheckpointManager(run_dir / "checkpoints").load_latest(device)
-    if found is None:
-        if resume != "auto":
-            raise CheckpointError(f"{run_dir} holds no checkpoint to resume from")
-        _write_config(cfg, run_dir)  # nothing to resume: start fresh
-        return run_dir, None
-    return run_dir, found
-
-
-def _write_config(cfg: Config, run_dir: Path) -> None:
-    if int(os.environ.get("RANK", "0")) == 0:  # only the main process writes
-        with atomic_open(run_dir / "config.yaml", "w") as f:
-            f.write(dump_config(cfg))
