@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 
@@ -97,8 +99,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from reslab.engine import train
 
     run = train(args.config, args.overrides, resume=args.resume)
-    if run.status == "interrupted":
-        print(f"run saved at step {run.step}: resume with --resume auto", file=sys.stderr)
+    if run.status == "interrupted" and run.stopped_by == signal.SIGINT:
+        return 130  # like any program stopped by Ctrl-C, so `reslab train ... && next` stops
+    # SIGTERM exits 0: a scheduler (or torchrun, which forwards it) asked for a clean stop, and
+    # a non-zero exit would make torchrun count it as a failure and restart the workers.
     return 0
 
 
@@ -155,6 +159,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         device=args.device,
         ten_crop=args.ten_crop,
     )
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0  # under torchrun one process speaks for all (`... --json | json.tool` works)
     if args.json:
         print(json.dumps(res.as_dict(), indent=2))
         return 0
@@ -187,7 +193,9 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("source", help="a run directory or a reslab .safetensors file")
     p.add_argument("--data", help="dataset name (default: the one it was trained on)")
-    p.add_argument("--root", help="dataset directory (or an image folder)")
+    p.add_argument(
+        "--root", help="dataset directory or image folder (default: the run's own data.root)"
+    )
     p.add_argument("--split", default="test", choices=["test", "val", "train"])
     p.add_argument("--batch-size", type=int, default=500)
     p.add_argument("--device", default="auto")
@@ -429,7 +437,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # --debug is accepted anywhere on the line, before or after the subcommand
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
     args, extra = parser.parse_known_args(argv)
+    args.debug = debug
     # key=value overrides may follow options (`train cfg --resume auto train.iterations=9`)
     if (
         extra

@@ -38,6 +38,13 @@ class ModelConfig:
     """Start every block as the identity (last BN gamma = 0)."""
     dropout: float = 0.0
     """Dropout before the classifier (off in the paper)."""
+    stride_on: Literal["3x3", "1x1"] | None = None
+    """Bottlenecks: stride on the 3x3 conv (torchvision's v1.5) or on the first 1x1 (the paper's
+    v1); None keeps the registered one (3x3)."""
+    preact: bool | None = None
+    """Pre-activation blocks (He et al. 2016); None keeps the registered choice."""
+    stem_width: int | None = None
+    """Channels of the stem conv; None keeps the registered one (the first stage's width)."""
     pretrained: str | None = None
     """Weights to start from (reslab run/safetensors, torchvision file, CIFAR checkpoint)."""
     freeze_stages: int = 0
@@ -48,6 +55,12 @@ class ModelConfig:
     def __post_init__(self) -> None:
         _check(0.0 <= self.dropout < 1.0, "model.dropout", "must be in [0, 1)", self.dropout)
         _check(self.freeze_stages >= 0, "model.freeze_stages", "must be >= 0", self.freeze_stages)
+        _check(
+            self.stem_width is None or self.stem_width >= 1,
+            "model.stem_width",
+            "must be >= 1",
+            self.stem_width,
+        )
 
 
 @dataclass
@@ -58,8 +71,12 @@ class DataConfig:
     """Where the dataset's files are (for folder: the directory with train/ and val/)."""
     download: bool = False
     """Download the official archive into root if it is missing."""
-    val_size: float = 0
-    """Held-out validation split of the training set: a count (>= 1) or a fraction (< 1)."""
+    val_size: int | float = 0
+    """Held-out validation split of the training set: an int is a count of images (5000), a
+    float in (0, 1) a fraction of the training set (0.1); 0 holds nothing out."""
+    split_seed: int = 0
+    """Seed of the train/validation split, fixed apart from train.seed so that seed-to-seed
+    spread is initialisation and data-order noise, not split noise."""
     batch_size: int = 128
     """Global mini-batch size (divided among processes under torchrun)."""
     eval_batch_size: int = 500
@@ -86,7 +103,7 @@ class DataConfig:
         _check(
             self.eval_batch_size >= 1, "data.eval_batch_size", "must be >= 1", self.eval_batch_size
         )
-        _check(self.val_size >= 0, "data.val_size", "must be >= 0", self.val_size)
+        self.val_size = split_size(self.val_size, "data.val_size")
         _check(self.crop_pad >= 0, "data.crop_pad", "must be >= 0", self.crop_pad)
 
 
@@ -126,8 +143,9 @@ class OptimConfig:
 class ScheduleConfig:
     name: Literal["multistep", "cosine", "onecycle", "constant"] = "multistep"
     """Learning-rate schedule."""
-    milestones: list[float] = field(default_factory=lambda: [32000, 48000])
-    """multistep: where the lr is divided, in iterations, or as fractions of the run if < 1."""
+    milestones: list[float] = field(default_factory=lambda: [0.5, 0.75])
+    """multistep: where the lr is divided, as fractions of the run in (0, 1] (the paper's 32k
+    and 48k of 64k iterations are 0.5 and 0.75), so a shortened run still decays."""
     gamma: float = 0.1
     """multistep: the factor at each milestone."""
     warmup_iters: int = 0
@@ -138,6 +156,21 @@ class ScheduleConfig:
     """Keep warmup_lr until the running training error (%) falls below this (paper: 80)."""
     warmup_max_iters: int = 2000
     """Give up the constant warm-up after this many iterations regardless."""
+
+    def __post_init__(self) -> None:
+        for i, m in enumerate(self.milestones):
+            if not 0 < m <= 1:
+                hint = (
+                    f" (as a fraction of the run: {m:g} iterations of 64000 is {m / 64000:g})"
+                    if m > 1
+                    else ""
+                )
+                raise ConfigError(
+                    f"schedule.milestones[{i}] must be a fraction of the run in (0, 1], "
+                    f"got {m!r}{hint}"
+                )
+        _check(self.gamma > 0, "schedule.gamma", "must be > 0", self.gamma)
+        _check(self.warmup_iters >= 0, "schedule.warmup_iters", "must be >= 0", self.warmup_iters)
 
 
 @dataclass
@@ -150,8 +183,9 @@ class TrainConfig:
     """auto (CUDA if present), cpu, cuda, cuda:N."""
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     """Autocast precision; fp16 adds a GradScaler."""
-    channels_last: bool = False
-    """NHWC memory format (faster convolutions on most hardware)."""
+    channels_last: bool | Literal["auto"] = "auto"
+    """NHWC memory format: auto picks the layout measured fastest on the device (it does not
+    change results beyond rounding); true or false forces one."""
     compile: bool = False
     """torch.compile the model."""
     cuda_graphs: bool = False
@@ -227,6 +261,21 @@ class Config:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def split_size(value: int | float, key: str) -> int | float:
+    """A held-out split size: an int is a count, a float in (0, 1) a fraction (checked here, the
+    one place where sizes are read). An integral float >= 1 (metadata written before sizes
+    were typed: 5000.0) is the count it spells."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{key} must be a count (int) or a fraction in (0, 1), got {value!r}")
+    if isinstance(value, float) and value >= 1 and value.is_integer():
+        value = int(value)
+    if isinstance(value, int):
+        _check(value >= 0, key, "must be a count >= 0 or a fraction in (0, 1)", value)
+        return value
+    _check(0 < value < 1, key, "must be a count (an int) or a fraction in (0, 1)", value)
+    return value
 
 
 def _check(ok: bool, key: str, rule: str, value: Any) -> None:

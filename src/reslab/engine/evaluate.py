@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from reslab.engine.config import split_size
 from reslab.engine.distributed import DistInfo, all_reduce_sum
 from reslab.engine.setup import Batches
 from reslab.engine.step import autocast_dtype
@@ -128,10 +129,15 @@ def evaluate(
     name = data or meta.get("data")
     if not name:
         raise ConfigError(f"{source} does not record its dataset: pass --data NAME")
+    if root is None and name == meta.get("data"):
+        root = meta.get("root") or _run_data_root(Path(source))  # where the run found its data
     classes = list(meta.get("classes") or [])
     num_classes = int(meta["num_classes"])
     if name == "folder" or (root and Path(root).is_dir() and name not in rdata.DATASETS):
         folder = Path(root or "")
+        # a run's data.root holds train/ and val/ (or test/); a folder given by hand is the split
+        wanted = ("train",) if split == "train" else ("val", "test")
+        folder = next((folder / n for n in wanted if (folder / n).is_dir()), folder)
         size = int(meta["image_size"][0])
         resize = int(meta.get("resize") or round(size * 256 / 224))
         tf = (rdata.ten_crop_transform if ten_crop else rdata.eval_transform)(
@@ -151,8 +157,13 @@ def evaluate(
             ds, batch_size=batch_size, num_workers=2, sampler=ShardSampler(len(ds), DistInfo())
         )
         return run_eval(model, loader, num_classes, device=dev, classes=classes)
+    same_data = name == meta.get("data")
     splits = rdata.load_splits(
-        name, root, val_size=meta.get("val_size", 0) or 0, seed=int(meta.get("seed", 0))
+        name,
+        root,
+        # the run's own train/val split; runs from before split_seed split with train.seed
+        val_size=split_size(meta.get("val_size") or 0, "val_size") if same_data else 0,
+        seed=int(meta.get("split_seed", meta.get("seed", 0))),
     )
     ds = {"test": splits.test, "val": splits.val, "train": splits.train}.get(split)
     if ds is None:
@@ -171,3 +182,20 @@ def evaluate(
         ds, batch_size, augment=aug, train=False, shuffle=False, drop_last=False, device=dev
     )
     return run_eval(model, loader, num_classes, device=dev, classes=classes or ds.classes)
+
+
+def _run_data_root(source: Path) -> str | None:
+    """data.root from the config.yaml of the run that ``source`` (a run directory, its weights
+    or one of its checkpoints) belongs to; None where there is no such file."""
+    import yaml
+
+    for d in (source, source.parent, source.parent.parent):
+        config = d / "config.yaml"
+        if d.is_dir() and config.is_file():
+            try:
+                saved = yaml.safe_load(config.read_text()) or {}
+            except (OSError, yaml.YAMLError):
+                return None
+            root = (saved.get("data") or {}).get("root") if isinstance(saved, dict) else None
+            return str(root) if root else None
+    return None

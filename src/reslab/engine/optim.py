@@ -1,13 +1,12 @@
-"""Optimizers and learning-rate schedules (pure functions of the step, so resumes are exact)."""
+"""Optimizers, setting the rate, and the EMA of the weights (the schedule is in schedule.py)."""
 
 from __future__ import annotations
-
-import math
 
 import torch
 from torch import nn
 
-from reslab.engine.config import OptimConfig, ScheduleConfig
+from reslab.engine.config import OptimConfig
+from reslab.engine.schedule import lr_at  # noqa: F401  (re-exported: the schedule lives there)
 
 
 def build_optimizer(model: nn.Module, cfg: OptimConfig) -> torch.optim.Optimizer:
@@ -37,30 +36,6 @@ def _fused_ok(model: nn.Module) -> bool:
     return bool(params) and all(
         p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in params
     )
-
-
-def lr_at(step: int, total: int, base_lr: float, cfg: ScheduleConfig) -> float:
-    """The learning rate for optimizer step ``step`` (0-based) of a ``total``-step run.
-
-    The constant warm-up (``warmup_lr``) is handled by the trainer, since it ends on a training
-    error threshold rather than at a fixed step.
-    """
-    if cfg.warmup_iters and step < cfg.warmup_iters:
-        return base_lr * (step + 1) / cfg.warmup_iters
-    if cfg.name == "constant":
-        return base_lr
-    if cfg.name == "multistep":
-        marks = [m * total if m < 1 else m for m in cfg.milestones]
-        return base_lr * cfg.gamma ** sum(step >= m for m in marks)
-    start = cfg.warmup_iters
-    progress = min(1.0, (step - start) / max(1, total - start))
-    if cfg.name == "cosine":
-        return base_lr * 0.5 * (1 + math.cos(math.pi * progress))
-    # one-cycle: up for the first 30%, then cosine down to ~0.
-    peak = 0.3
-    if progress < peak:
-        return base_lr * (0.04 + 0.96 * progress / peak)
-    return base_lr * 0.5 * (1 + math.cos(math.pi * (progress - peak) / (1 - peak)))
 
 
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:

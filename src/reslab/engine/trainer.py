@@ -6,6 +6,7 @@ final.safetensors + model.json (everything `reslab predict` needs) and summary.j
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import math
 import signal
@@ -25,14 +26,16 @@ from reslab.engine.config import Config, load_config
 from reslab.engine.evaluate import EvalResult, run_eval
 from reslab.engine.graphs import GraphedTrainStep
 from reslab.engine.logger import MetricsLogger
-from reslab.engine.optim import EMA, build_optimizer, lr_at, set_lr
+from reslab.engine.optim import EMA, build_optimizer, set_lr
 from reslab.engine.rundir import prepare_run_dir
+from reslab.engine.schedule import Schedule
 from reslab.engine.setup import (
     RunData,
     build_data,
     build_model,
     configure_runtime,
     model_kwargs,
+    resolve_channels_last,
     resolve_device,
 )
 from reslab.engine.step import autocast_dtype, forward_loss, optimizer_step
@@ -55,6 +58,8 @@ class Run:
     """Test metrics of the final weights."""
     wall_time_s: float = 0.0
     weights: Path | None = None
+    stopped_by: int | None = None
+    """The signal that stopped an interrupted run (SIGINT, SIGTERM)."""
 
 
 _FORCE_AFTER_S = 1.0
@@ -71,6 +76,7 @@ class _StopSignal:
 
     def __init__(self) -> None:
         self.requested_at: float | None = None
+        self.signum: int | None = None
         self._previous: dict[int, Any] = {}
 
     @property
@@ -88,7 +94,7 @@ class _StopSignal:
     def _handle(self, signum: int, frame: Any) -> None:
         now = time.monotonic()
         if self.requested_at is None:
-            self.requested_at = now
+            self.requested_at, self.signum = now, signum
         elif signum == signal.SIGINT and now - self.requested_at >= _FORCE_AFTER_S:
             raise KeyboardInterrupt
 
@@ -137,227 +143,336 @@ def train(
         distributed.teardown(info)
 
 
-def _train(cfg: Config, info: distributed.DistInfo, resume: str | None) -> Run:
-    t_start = time.perf_counter()
-    device = resolve_device(cfg.train.device, info)
-    run_dir, ckpt_state = prepare_run_dir(cfg, resume, device)
-    torch.manual_seed(cfg.train.seed)  # the same initial weights on every rank
-    data = build_data(cfg, device, info)
-    model = build_model(cfg, data).to(device)
-    if cfg.train.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    if info.enabled and cfg.train.sync_bn:
-        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
-    optimizer = build_optimizer(model, cfg.optim)
-    scaler = torch.amp.GradScaler(device.type, enabled=cfg.train.precision == "fp16")
-    ema = EMA(model, cfg.optim.ema_decay) if cfg.optim.ema_decay > 0 else None
-    ckpts = CheckpointManager(run_dir / "checkpoints", keep=cfg.train.keep_checkpoints)
-    if info.is_main:
-        ckpts.remove_stale_temp_files()  # left by a process killed while saving
+class _TmpRunDir:  # TEMPORARY until rundir.open_run_dir lands
+    def __init__(self, cfg, resume, device, info):
+        self.path, self.checkpoint = prepare_run_dir(cfg, resume, device)
+        self.config = cfg
 
-    step, epoch, batch_in_epoch, bad_steps = 0, 0, 0, 0
-    warmup_done = cfg.schedule.warmup_lr is None
-    history: list[dict[str, Any]] = []
-    elapsed_before = 0.0
-    if ckpt_state is not None:
-        state, path = ckpt_state
+    def discard_if_unused(self):
+        pass
+
+    def release(self):
+        pass
+
+
+open_run_dir = _TmpRunDir
+
+
+def _train(cfg: Config, info: distributed.DistInfo, resume: str | None) -> Run:
+    trainer = _Trainer(cfg, info, resume)
+    try:
+        return trainer.fit()
+    finally:
+        trainer.close()
+
+
+@dataclass
+class TrainState:
+    """Where the loop is. Saved in every checkpoint and restored from it as one object, so a
+    field added here is saved and restored by construction."""
+
+    step: int = 0
+    """Optimizer steps taken."""
+    epoch: int = 0
+    batch_in_epoch: int = 0
+    """Batches of this epoch consumed (skipped bad batches included): where a resume goes on."""
+    bad_steps: int = 0
+    """Steps skipped for a non-finite loss so far."""
+    history: list[dict[str, Any]] = field(default_factory=list)
+    """One record per evaluation."""
+    elapsed_s: float = 0.0
+    """Training time before this process started (earlier runs of a resumed run)."""
+    window: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    """The running loss/error sums since the last log line (loss*n, errors, n)."""
+
+    _ADDED_LATER = {"window": [0.0, 0.0, 0.0]}
+    """Fields that checkpoints of earlier reslab versions lack, and their value then."""
+
+    def state_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for f in dataclasses.fields(self):
+            if f.name in state:
+                value = state[f.name]
+            elif f.name in self._ADDED_LATER:
+                value = self._ADDED_LATER[f.name]
+            else:
+                raise CheckpointError(f"the checkpoint lacks the loop's {f.name!r}")
+            setattr(self, f.name, list(value) if isinstance(value, list) else value)
+
+
+class _Trainer:
+    """One run: set up from the config, then (step -> log -> evaluate -> checkpoint)* -> finish."""
+
+    def __init__(self, cfg: Config, info: distributed.DistInfo, resume: str | None) -> None:
+        self.t_start = time.perf_counter()
+        self.info = info
+        self.device = resolve_device(cfg.train.device, info)
+        self.rundir = open_run_dir(cfg, resume, self.device, info)
         try:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
+            self._setup(self.rundir.config)
+        except BaseException:
+            self.rundir.discard_if_unused()
+            self.rundir.release()
+            raise
+
+    # ------------------------------------------------------------------ setup
+    def _setup(self, cfg: Config) -> None:
+        info, device = self.info, self.device
+        self.cfg, self.run_dir = cfg, self.rundir.path
+        torch.manual_seed(cfg.train.seed)  # the same initial weights on every rank
+        self.data = build_data(cfg, device, info)
+        self.model = build_model(cfg, self.data).to(device)
+        if resolve_channels_last(cfg, device):
+            self.model = self.model.to(memory_format=torch.channels_last)
+        if info.enabled and cfg.train.sync_bn:
+            self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
+        self.optimizer = build_optimizer(self.model, cfg.optim)
+        self.scaler = torch.amp.GradScaler(device.type, enabled=cfg.train.precision == "fp16")
+        self.ema = EMA(self.model, cfg.optim.ema_decay) if cfg.optim.ema_decay > 0 else None
+        self.schedule = Schedule(cfg.schedule, cfg.optim.lr, cfg.train.iterations)
+        self.state = TrainState()
+        self.ckpts = CheckpointManager(
+            self.run_dir / "checkpoints", keep=cfg.train.keep_checkpoints
+        )
+        if info.is_main:
+            self.ckpts.remove_stale_temp_files()  # left by a process killed while saving
+        self.window = _Window(device)
+        self.resumed = self.rundir.checkpoint is not None
+        if self.resumed:
+            self._restore(*self.rundir.checkpoint)
+        if not distributed.all_equal(self.state.step, info, device):
+            raise TrainingError(
+                f"the processes of this job resumed from different steps (this one: "
+                f"{self.state.step}); put out_dir ({cfg.out_dir}) on a filesystem that every "
+                "node shares"
+            )
+        self.train_model: nn.Module = self.model
+        if cfg.train.compile:
+            self.train_model = torch.compile(self.model)
+        self.graphed = _graphed_step(
+            cfg, device, info, self.train_model, self.model, self.optimizer
+        )
+        if info.enabled:
+            self.train_model = nn.parallel.DistributedDataParallel(
+                self.train_model, device_ids=[device.index] if device.type == "cuda" else None
+            )
+        self.dtype = autocast_dtype(cfg.train.precision)
+        # a skipped step must leave no trace, but its forward pass has already moved BN stats
+        self.buffers = _Buffers(self.model) if cfg.train.max_bad_steps > 0 else None
+        self.saved_step = self.state.step if self.resumed else -1
+        self.logger = MetricsLogger(
+            self.run_dir,
+            enabled=info.is_main,
+            tensorboard=cfg.train.tensorboard,
+            resume_step=self.state.step if self.resumed else None,
+        )
+        if info.is_main:
+            write_json(self.run_dir / "model.json", _inference_meta(cfg, self.data))
+            _describe(cfg, self.data, info, self.run_dir)
+            for line in self.schedule.warnings():
+                warnings.warn(line, stacklevel=1)
+
+    def _restore(self, ckpt: dict[str, Any], path: Path) -> None:
+        try:
+            self.model.load_state_dict(ckpt["model"])
+            self.optimizer.load_state_dict(ckpt["optimizer"])
         except (RuntimeError, ValueError, KeyError) as e:
             raise CheckpointError(
                 f"{path} does not fit this config ({str(e).splitlines()[0]}); "
                 "resume with the run's own config.yaml"
             ) from None
-        scaler.load_state_dict(state["scaler"])
-        if ema is not None and state.get("ema") is not None:
-            ema.state = {k: v.to(device) for k, v in state["ema"].items()}
-        step, epoch, batch_in_epoch = state["step"], state["epoch"], state["batch_in_epoch"]
-        bad_steps, warmup_done = state["bad_steps"], state["warmup_done"]
-        history, elapsed_before = list(state["history"]), float(state["elapsed_s"])
-        set_rng_state(state["rng"])
-        if info.is_main:
-            print(f"resumed {run_dir} from {path.name} at step {step}", flush=True)
+        self.scaler.load_state_dict(ckpt["scaler"])
+        if self.ema is not None and ckpt.get("ema") is not None:
+            self.ema.state = {k: v.to(self.device) for k, v in ckpt["ema"].items()}
+        self.state.load_state_dict(ckpt)
+        self.schedule.load_state_dict(ckpt)
+        self.window.load_state_dict(self.state.window)
+        set_rng_state(ckpt["rng"])
+        if self.info.is_main:
+            print(f"resumed {self.run_dir} from {path.name} at step {self.state.step}", flush=True)
 
-    if not distributed.all_equal(step, info, device):
-        raise TrainingError(
-            f"the processes of this job resumed from different steps (this one: {step}); "
-            f"put out_dir ({cfg.out_dir}) on a filesystem that every node shares"
+    def close(self) -> None:
+        if hasattr(self, "logger"):
+            self.logger.close()
+        self.rundir.release()
+
+    # ------------------------------------------------------------------ the loop
+    def fit(self) -> Run:
+        cfg, state = self.cfg, self.state
+        total = cfg.train.iterations
+        self.bar = ProgressBar(
+            total,
+            f"train {cfg.model.name}",
+            enabled=self.info.is_main and cfg.train.progress,
+            log_every_s=15,
+            start=state.step,
+        )
+        status: Literal["completed", "interrupted"] = "completed"
+        stopped_by: int | None = None
+        batches = None
+        with _StopSignal() as stop, self.bar:
+            while state.step < total:
+                if batches is None:
+                    self.data.set_epoch(state.epoch)
+                    batches = iter(self.data.iter_train(state.batch_in_epoch))
+                try:
+                    x, y = next(batches)
+                except StopIteration:
+                    state.epoch, state.batch_in_epoch, batches = state.epoch + 1, 0, None
+                    continue
+                x, y = self.data.to_device(x, y, self.device)
+                lr = self.schedule.lr(state.step)
+                out = self._step(x, y, lr)
+                state.batch_in_epoch += 1
+                if out is None:  # a skipped bad batch
+                    continue
+                if self.ema is not None:
+                    self.ema.update(self.model)
+                state.step += 1
+                self.window.add(out[0].detach(), out[1].detach(), y)
+                self._end_constant_warmup()
+                if state.step % cfg.train.log_every == 0 or state.step == total:
+                    self._log(lr, x.shape[0])
+                if state.step % cfg.train.eval_every == 0 or state.step == total:
+                    self._evaluate(lr)
+                if state.step % cfg.train.checkpoint_every == 0 or state.step == total:
+                    self._checkpoint()
+                if distributed.broadcast_flag(stop.requested, self.info, self.device) and (
+                    state.step < total
+                ):
+                    self._checkpoint()
+                    status, stopped_by = "interrupted", stop.signum
+                    self._say_stopped(stop.signum)
+                    break
+        self.logger.close()
+        wall = state.elapsed_s + time.perf_counter() - self.t_start
+        run = Run(
+            dir=self.run_dir,
+            config=cfg,
+            status=status,
+            step=state.step,
+            history=state.history,
+            wall_time_s=wall,
+            stopped_by=stopped_by,
+        )
+        if status == "completed":
+            run.final, run.weights = _finish(
+                self.model, self.ema, self.data, cfg, self.device, self.info, self.run_dir,
+                state.history, wall,
+            )  # fmt: skip
+        return run
+
+    def _step(
+        self, x: torch.Tensor, y: torch.Tensor, lr: float
+    ) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """One optimizer step on a batch: (loss, logits), or None when the batch was skipped."""
+        if self.graphed is not None:
+            return self.graphed(x, y, lr)
+        set_lr(self.optimizer, lr)
+        if self.buffers is not None:
+            self.buffers.save()
+        loss, logits = forward_loss(
+            self.train_model,
+            x,
+            y,
+            dtype=self.dtype,
+            label_smoothing=self.cfg.optim.label_smoothing,
+        )
+        locally_bad = not bool(torch.isfinite(loss))
+        # every rank skips or stops together; one rank alone would hang DDP's backward
+        if distributed.broadcast_flag(locally_bad, self.info, self.device):
+            self._skip_bad_step(locally_bad, x)
+            return None
+        optimizer_step(loss, self.optimizer, self.scaler)
+        return loss, logits
+
+    def _skip_bad_step(self, locally_bad: bool, x: torch.Tensor) -> None:
+        self.state.bad_steps += 1
+        cause = _bad_step_cause(locally_bad, x)
+        step = self.state.step + 1
+        if self.state.bad_steps > self.cfg.train.max_bad_steps:
+            raise TrainingError(
+                f"non-finite loss at step {step}, from {cause}; the last good checkpoint "
+                f"({_newest(self.ckpts)}) is intact: lower optim.lr, check the data, or allow "
+                "skips with train.max_bad_steps"
+            )
+        warnings.warn(f"skipping step {step}: non-finite loss from {cause}", stacklevel=1)
+        if self.buffers is not None:
+            self.buffers.restore()
+        self.optimizer.zero_grad(set_to_none=True)
+
+    def _end_constant_warmup(self) -> None:
+        err = self.schedule.observe(self.state.step, lambda: self.window.peek_error(self.info))
+        if err is not None and self.info.is_main:
+            print(f"warm-up over at step {self.state.step} (train error {err:.1f}%)", flush=True)
+
+    def _log(self, lr: float, batch: int) -> None:
+        cfg, step = self.cfg, self.state.step
+        rec = self.window.flush(self.info, batch * self.info.world_size)
+        if self.graphed is not None and not math.isfinite(rec["train_loss"]):
+            raise TrainingError(
+                f"non-finite loss in steps {step - cfg.train.log_every + 1}..{step} (a graphed "
+                f"step is checked at each log line); the last good checkpoint "
+                f"({_newest(self.ckpts)}) is intact: lower optim.lr or check the data"
+            )
+        rec.update(kind="train", step=step, epoch=round(step / len(self.data.train), 3), lr=lr)
+        self.logger.log(rec)
+        self.bar.advance_to(
+            step,
+            status=f"loss {rec['train_loss']:.3f} err {rec['train_error']:.1f}% "
+            f"lr {lr:.3g} {rec['img_s']:.0f} img/s",
         )
 
-    train_model: nn.Module = model
-    if cfg.train.compile:
-        train_model = torch.compile(model)
-    graphed = _graphed_step(cfg, device, info, train_model, model, optimizer)
-    if info.enabled:
-        train_model = nn.parallel.DistributedDataParallel(
-            train_model, device_ids=[device.index] if device.type == "cuda" else None
+    def _evaluate(self, lr: float) -> None:
+        record = _evaluate(self.model, self.data, self.cfg, self.device, self.info, self.dtype)
+        last = self.window.last
+        record.update(
+            step=self.state.step,
+            epoch=round(self.state.step / len(self.data.train), 3),
+            lr=lr,
+            train_loss=last.get("train_loss"),
+            train_error=record.get("train_error", last.get("train_error")),
+            running_train_error=last.get("train_error"),
         )
+        self.state.history.append(record)
+        self.logger.log({"kind": "eval", **record})
 
-    total = cfg.train.iterations
-    logger = MetricsLogger(
-        run_dir,
-        enabled=info.is_main,
-        tensorboard=cfg.train.tensorboard,
-        resume_step=step if ckpt_state is not None else None,
-    )
-    if info.is_main:
-        _describe(cfg, data, info, run_dir)
-    dtype = autocast_dtype(cfg.train.precision)
-    window = _Window(device)
-    # a skipped step must leave no trace, but its forward pass has already moved BN statistics
-    buffers = _Buffers(model) if cfg.train.max_bad_steps > 0 else None
+    def _checkpoint(self) -> None:
+        step = self.state.step
+        if self.saved_step == step:
+            return
+        _assert_finite(self.model, step, self.ckpts)  # on every rank: all of them stop together
+        if self.info.is_main:
+            self.ckpts.save(self._checkpoint_state(), step)
+        self.saved_step = step
+        distributed.barrier(self.info)
 
-    def checkpoint_state() -> dict[str, Any]:
+    def _checkpoint_state(self) -> dict[str, Any]:
+        self.state.window = self.window.state_dict()
+        loop = self.state.state_dict()
+        loop["elapsed_s"] = self.state.elapsed_s + time.perf_counter() - self.t_start
         return {
-            "model": models.unwrap(model).state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scaler": scaler.state_dict(),
-            "ema": ema.state if ema else None,
-            "epoch": epoch,
-            "batch_in_epoch": batch_in_epoch,
-            "bad_steps": bad_steps,
-            "warmup_done": warmup_done,
+            "model": models.unwrap(self.model).state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "ema": self.ema.state if self.ema else None,
             "rng": rng_state(),
-            "history": history,
-            "elapsed_s": elapsed_before + time.perf_counter() - t_start,
-            "config": cfg.to_dict(),
+            "config": self.cfg.to_dict(),
+            **loop,
+            **self.schedule.state_dict(),
         }
 
-    saved_step = step if ckpt_state is not None else -1
-
-    def save_checkpoint() -> None:
-        nonlocal saved_step
-        if saved_step == step:
+    def _say_stopped(self, signum: int | None) -> None:
+        if not self.info.is_main:
             return
-        _assert_finite(model, step, ckpts)  # on every rank, so that all of them stop together
-        if info.is_main:
-            ckpts.save(checkpoint_state(), step)
-        saved_step = step
-        distributed.barrier(info)
-
-    bar = ProgressBar(
-        total,
-        f"train {cfg.model.name}",
-        enabled=info.is_main and cfg.train.progress,
-        log_every_s=15,
-    )
-    bar.update(step)
-    batches = None
-    status: Literal["completed", "interrupted"] = "completed"
-    with _StopSignal() as stop, bar:
-        while step < total:
-            if batches is None:
-                data.set_epoch(epoch)
-                batches = iter(data.iter_train(batch_in_epoch))
-            try:
-                x, y = next(batches)
-            except StopIteration:
-                epoch, batch_in_epoch, batches = epoch + 1, 0, None
-                continue
-            x, y = data.to_device(x, y, device)
-            lr = (
-                cfg.schedule.warmup_lr
-                if not warmup_done
-                else lr_at(step, total, cfg.optim.lr, cfg.schedule)
-            )
-            if graphed is not None:
-                loss, logits = graphed(x, y, lr)
-            else:
-                set_lr(optimizer, lr)
-                if buffers is not None:
-                    buffers.save()
-                loss, logits = forward_loss(
-                    train_model,
-                    x,
-                    y,
-                    dtype=dtype,
-                    label_smoothing=cfg.optim.label_smoothing,
-                )
-                locally_bad = not bool(torch.isfinite(loss))
-                # every rank skips or stops together; one rank alone would hang DDP's backward
-                if distributed.broadcast_flag(locally_bad, info, device):
-                    bad_steps += 1
-                    cause = _bad_step_cause(locally_bad, x)
-                    if bad_steps > cfg.train.max_bad_steps:
-                        raise TrainingError(
-                            f"non-finite loss at step {step + 1}, from {cause}; the last good "
-                            f"checkpoint ({_newest(ckpts)}) is intact: lower optim.lr, check the "
-                            "data, or allow skips with train.max_bad_steps"
-                        )
-                    warnings.warn(
-                        f"skipping step {step + 1}: non-finite loss from {cause}", stacklevel=1
-                    )
-                    if buffers is not None:
-                        buffers.restore()
-                    optimizer.zero_grad(set_to_none=True)
-                    batch_in_epoch += 1
-                    continue
-                optimizer_step(loss, optimizer, scaler)
-            if ema is not None:
-                ema.update(model)
-            step += 1
-            batch_in_epoch += 1
-            window.add(loss.detach(), logits.detach(), y)
-
-            if not warmup_done and (step % 20 == 0 or step >= cfg.schedule.warmup_max_iters):
-                err = window.peek_error(info)
-                threshold = cfg.schedule.warmup_until_train_error
-                if step >= cfg.schedule.warmup_max_iters or (
-                    threshold is not None and err < threshold
-                ):
-                    warmup_done = True
-                    if info.is_main:
-                        print(f"warm-up over at step {step} (train error {err:.1f}%)", flush=True)
-            if step % cfg.train.log_every == 0 or step == total:
-                rec = window.flush(info, x.shape[0] * info.world_size)
-                if graphed is not None and not math.isfinite(rec["train_loss"]):
-                    raise TrainingError(
-                        f"non-finite loss in steps {step - cfg.train.log_every + 1}..{step} "
-                        f"(a graphed step is checked at each log line); the last good checkpoint "
-                        f"({_newest(ckpts)}) is intact: lower optim.lr or check the data"
-                    )
-                rec.update(kind="train", step=step, epoch=round(step / len(data.train), 3), lr=lr)
-                logger.log(rec)
-                bar.update(
-                    cfg.train.log_every
-                    if step % cfg.train.log_every == 0
-                    else step % cfg.train.log_every,
-                    status=f"loss {rec['train_loss']:.3f} err {rec['train_error']:.1f}% "
-                    f"lr {lr:.3g} {rec['img_s']:.0f} img/s",
-                )
-            if step % cfg.train.eval_every == 0 or step == total:
-                record = _evaluate(model, data, cfg, device, info, dtype)
-                record.update(
-                    step=step,
-                    epoch=round(step / len(data.train), 3),
-                    lr=lr,
-                    train_loss=window.last.get("train_loss"),
-                    train_error=record.get("train_error", window.last.get("train_error")),
-                    running_train_error=window.last.get("train_error"),
-                )
-                history.append(record)
-                logger.log({"kind": "eval", **record})
-            if step % cfg.train.checkpoint_every == 0 or step == total:
-                save_checkpoint()
-            if distributed.broadcast_flag(stop.requested, info, device) and step < total:
-                save_checkpoint()
-                status = "interrupted"
-                if info.is_main:
-                    print(
-                        f"stopped by signal at step {step}; checkpoint saved. Continue with "
-                        f"`reslab train {run_dir / 'config.yaml'} --resume auto`",
-                        flush=True,
-                    )
-                break
-    logger.close()
-    wall = elapsed_before + time.perf_counter() - t_start
-    run = Run(dir=run_dir, config=cfg, status=status, step=step, history=history, wall_time_s=wall)
-    if status == "completed":
-        run.final, run.weights = _finish(
-            model, ema, data, cfg, device, info, run_dir, history, wall, dtype
+        name = signal.Signals(signum).name if signum else "a signal"
+        print(
+            f"stopped by {name} at step {self.state.step}; checkpoint saved. Continue with "
+            f"`reslab train {self.run_dir / 'config.yaml'} --resume auto`",
+            flush=True,
         )
-    return run
 
 
 def _graphed_step(
@@ -403,6 +518,12 @@ class _Window:
     def peek_error(self, info: distributed.DistInfo) -> float:
         s = distributed.all_reduce_sum(self.sums.clone(), info)
         return 100.0 * s[1].item() / max(1.0, s[2].item())
+
+    def state_dict(self) -> list[float]:
+        return self.sums.tolist()
+
+    def load_state_dict(self, sums: list[float]) -> None:
+        self.sums.copy_(torch.tensor(sums, dtype=torch.float64))
 
     def flush(self, info: distributed.DistInfo, global_batch: int) -> dict[str, float]:
         s = distributed.all_reduce_sum(self.sums.clone(), info).tolist()
@@ -471,7 +592,6 @@ def _finish(
     run_dir: Path,
     history: list[dict],
     wall: float,
-    dtype: torch.dtype | None,
 ) -> tuple[dict[str, Any], Path | None]:
     final_model = models.unwrap(model)
     if ema is not None:
@@ -492,20 +612,7 @@ def _finish(
     }
     if not info.is_main:
         return final, None
-    meta = {
-        "model": cfg.model.name,
-        "model_kwargs": model_kwargs(cfg),
-        "num_classes": data.num_classes,
-        "in_channels": data.in_channels,
-        "classes": data.classes,
-        "image_size": list(data.image_size),
-        "mean": list(data.mean),
-        "std": list(data.std),
-        "resize": data.resize,
-        "data": cfg.data.name,
-        "val_size": cfg.data.val_size,
-        "seed": cfg.train.seed,
-    }
+    meta = _inference_meta(cfg, data)
     weights = models.save_weights(final_model, run_dir / "final.safetensors", meta)
     write_json(run_dir / "model.json", meta)
     best = min((h["test_error"] for h in history if h.get("test_error") is not None), default=None)
@@ -529,6 +636,28 @@ def _finish(
         flush=True,
     )
     return final, weights
+
+
+def _inference_meta(cfg: Config, data: RunData) -> dict[str, Any]:
+    """What predict and eval need to rebuild the model and its data (model.json, and the final
+    weights' metadata). Written when the run starts, so its checkpoints can be evaluated."""
+    root = cfg.data.root
+    return {
+        "model": cfg.model.name,
+        "model_kwargs": model_kwargs(cfg),
+        "num_classes": data.num_classes,
+        "in_channels": data.in_channels,
+        "classes": data.classes,
+        "image_size": list(data.image_size),
+        "mean": list(data.mean),
+        "std": list(data.std),
+        "resize": data.resize,
+        "data": cfg.data.name,
+        "root": str(Path(root).expanduser().resolve()) if root else None,
+        "val_size": cfg.data.val_size,
+        "split_seed": cfg.data.split_seed,
+        "seed": cfg.train.seed,
+    }
 
 
 def _bad_step_cause(locally_bad: bool, x: torch.Tensor) -> str:

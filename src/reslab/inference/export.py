@@ -23,6 +23,7 @@ import torch
 from reslab.errors import ReslabError
 from reslab.inference.loading import load_for_inference
 from reslab.models import ResNet, save_weights
+from reslab.utils.io import current_umask
 
 ExportFormat = Literal["onnx", "torchscript", "safetensors"]
 FORMATS: tuple[ExportFormat, ...] = ("onnx", "torchscript", "safetensors")
@@ -219,6 +220,7 @@ def _staged(out: Path, suffix: str) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp's -rw------- is not the umask's
         os.replace(tmp, out)
     finally:
         with contextlib.suppress(FileNotFoundError):

@@ -62,7 +62,12 @@ def read_inference_metadata(weights: Path) -> dict[str, Any]:
     """The metadata stored in ``weights`` (or in model.json beside it), checked and completed."""
     meta: dict[str, Any] = read_metadata(weights) if weights.suffix == ".safetensors" else {}
     if "model" not in meta:
-        sidecar = weights.parent / MODEL_JSON
+        # beside the file, or in the run directory above a run's checkpoints/
+        sidecar = next(
+            (d / MODEL_JSON for d in (weights.parent, weights.parent.parent)
+             if (d / MODEL_JSON).is_file()),
+            weights.parent / MODEL_JSON,
+        )  # fmt: skip
         if not sidecar.is_file():
             raise WeightsError(
                 f"{weights} has no reslab metadata (model, classes, preprocessing) and no "

@@ -38,12 +38,14 @@ class ProgressBar:
         *,
         log_every_s: float = 10.0,
         enabled: bool = True,
+        start: int = 0,
     ) -> None:
         self.total = total
         self.description = description
         self.enabled = enabled
         self.log_every_s = log_every_s
-        self.completed = 0
+        self.completed = start
+        self._start_completed = start  # a resumed run starts part-way: the ETA counts from here
         self.status = ""
         self._interactive = enabled and is_interactive()
         self._last_log = 0.0
@@ -60,7 +62,9 @@ class ProgressBar:
                 console=Console(),
                 transient=False,
             )
-            self._task = self._progress.add_task(description, total=total, status="")
+            self._task = self._progress.add_task(
+                description, total=total, completed=start, status=""
+            )
             self._progress.start()
 
     def update(self, advance: int = 1, status: str | None = None) -> None:
@@ -77,11 +81,31 @@ class ProgressBar:
             self._last_log = now
             self._log_line()
 
+    def advance_to(self, completed: int, status: str | None = None) -> None:
+        """Move to ``completed`` units (never past the total)."""
+        if self.total is not None:
+            completed = min(completed, self.total)
+        self.update(completed - self.completed, status)
+
+    def eta_s(self) -> float | None:
+        """Seconds left at the rate seen so far in this process, or None before any progress."""
+        done = self.completed - self._start_completed
+        if not self.total or done <= 0:
+            return None
+        rate = done / max(1e-9, time.perf_counter() - self._start)
+        return max(0.0, (self.total - self.completed) / rate)
+
     def _log_line(self) -> None:
         total = f"/{self.total}" if self.total else ""
         elapsed = time.perf_counter() - self._start
+        eta = self.eta_s()
+        left = (
+            f", {_clock(eta)} left"
+            if eta is not None and self.completed < (self.total or 0)
+            else ""
+        )
         print(
-            f"{self.description}: {self.completed}{total} [{elapsed:.0f}s] {self.status}",
+            f"{self.description}: {self.completed}{total} [{_clock(elapsed)}{left}] {self.status}",
             flush=True,
         )
 
@@ -109,3 +133,13 @@ def track(
         for item in items:
             yield item
             bar.update()
+
+
+def _clock(seconds: float) -> str:
+    """12s, 3m04s, 1h02m."""
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
