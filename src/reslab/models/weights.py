@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,10 @@ from reslab.errors import WeightsError
 from reslab.utils.io import atomic_open
 
 _PREFIXES = ("module.", "_orig_mod.")
+# Buffers that newer PyTorch versions added to a layer, with the value a file written before
+# them stands for. BatchNorm gained num_batches_tracked in PyTorch 0.4.1 (BN version 2), after
+# the community CIFAR checkpoints were saved; it only matters with momentum=None.
+_VERSION_ADDED = {"num_batches_tracked": torch.tensor(0, dtype=torch.long)}
 
 
 @dataclass
@@ -31,6 +36,8 @@ class LoadReport:
 
     loaded: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What was accepted though the file lacks it (buffers newer PyTorch versions added)."""
 
 
 def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
@@ -113,6 +120,7 @@ def load_weights(
         report.skipped = sorted(k for k in set(state) | set(target) if k.startswith("fc."))
         state = {k: v for k, v in state.items() if not k.startswith("fc.")}
         target = {k: v for k, v in target.items() if not k.startswith("fc.")}
+    report.notes += _fill_version_added(state, target, where)
     missing = sorted(set(target) - set(state))
     unexpected = sorted(set(state) - set(target))
     conflicts = [
@@ -143,7 +151,35 @@ def load_weights(
         )
     model.load_state_dict(state, strict=not skip_head)
     report.loaded = sorted(state)
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
     return report
+
+
+def _fill_version_added(
+    state: dict[str, torch.Tensor], target: Mapping[str, torch.Tensor], where: str
+) -> list[str]:
+    """Fill in buffers that ``state`` predates (see _VERSION_ADDED); return a note if any.
+
+    Only such buffers are filled, and only where the layer's other buffers are in ``state``
+    (an old BN layer); any other missing key stays missing.
+    """
+    filled = []
+    for key in target:
+        prefix, _, buffer = key.rpartition(".")
+        if key in state or buffer not in _VERSION_ADDED:
+            continue
+        stats = f"{prefix}.running_mean" if prefix else "running_mean"
+        if stats in state:
+            state[key] = _VERSION_ADDED[buffer].clone()
+            filled.append(buffer)
+    if not filled:
+        return []
+    names = ", ".join(sorted(set(filled)))
+    return [
+        f"{where} predates the {names} buffer ({len(filled)} layers); "
+        "loaded with the value such files stand for (0)"
+    ]
 
 
 def adapt_input_conv(weight: torch.Tensor, in_channels: int) -> torch.Tensor:
