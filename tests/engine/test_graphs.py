@@ -102,3 +102,39 @@ def test_a_graphed_run_trains(tmp_path):
         ],
     )
     assert run.final["test_error"] < 10.0
+
+
+def test_graphed_step_is_the_trainers_step(monkeypatch):
+    """The graphed step runs engine.step's forward_loss and optimizer_step (one step in the
+    code base, not a copy): its eager steps match them exactly, on any device."""
+    import reslab.engine.graphs as graphs
+    from reslab.engine.step import forward_loss, optimizer_step
+
+    calls = []
+    monkeypatch.setattr(
+        graphs, "optimizer_step", lambda *a: calls.append(a[2]) or optimizer_step(*a)
+    )
+    torch.manual_seed(0)
+    model = models.create("resnet20", num_classes=10)
+    twin = copy.deepcopy(model)
+    opt, twin_opt = (build_optimizer(m, OptimConfig(lr=0.1)) for m in (model, twin))
+    scaler = torch.amp.GradScaler("cpu", enabled=False)
+    step = GraphedTrainStep(model, model, opt, scaler=scaler, eager_steps=10**9)
+    g = torch.Generator().manual_seed(1)
+    for lr in (0.1, 0.1, 0.05):
+        x, y = torch.randn(4, 3, 32, 32, generator=g), torch.randint(0, 10, (4,), generator=g)
+        loss, _ = step(x, y, lr)
+        set_lr(twin_opt, lr)
+        twin_loss, _ = forward_loss(twin, x, y)
+        optimizer_step(twin_loss, twin_opt, scaler)
+        assert torch.equal(loss, twin_loss.detach())
+    assert calls == [scaler] * 3 and step.captures == 0
+    for a, b in zip(model.state_dict().values(), twin.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_graphed_step_refuses_an_enabled_scaler():
+    model = models.create("resnet20", num_classes=10)
+    scaler = torch.amp.GradScaler("cpu", enabled=True)
+    with pytest.raises(ValueError, match="GradScaler"):
+        GraphedTrainStep(model, model, build_optimizer(model, OptimConfig()), scaler=scaler)

@@ -180,6 +180,7 @@ def run_case(case: Case, fast: WorkerProcess, ref: WorkerProcess, log: Log) -> R
     log(
         f"{case.model} {case.mode} batch {case.batch} {case.size}x{case.size} on {case.device} "
         f"({case.precision}{', channels_last' if case.channels_last else ''}"
+        f"{', the trainer running ' + case.recipe if case.mode == 'trainer' else ''}"
         f"{', compile' if case.compile else ''}{', CUDA graphs' if case.cuda_graphs else ''})"
     )
     s_fast, s_ref = both(
@@ -188,6 +189,8 @@ def run_case(case: Case, fast: WorkerProcess, ref: WorkerProcess, log: Log) -> R
     try:
         if case.mode == "schedule":
             return _run_schedule(case, fast, ref, s_fast, s_ref, log)
+        if case.mode == "trainer":
+            return _run_trainer(case, fast, ref, s_fast, s_ref, log)
         w_ref = ref.call(op="warmup", steps=case.warmup)["seconds"]
         w_fast = fast.call(op="warmup", steps=case.warmup)["seconds"]
         n_ref, n_fast = _steps(case, w_ref), _steps(case, w_fast)
@@ -260,6 +263,49 @@ def _run_schedule(
     return row
 
 
+def _run_trainer(
+    case: Case, fast: WorkerProcess, ref: WorkerProcess, s_fast: dict, s_ref: dict, log: Log
+) -> Row:
+    """Rounds of: the reference step, reslab's bare step (windows of about ``window_s``), and
+    one whole `reslab train` run (its log windows after the first), in alternating order."""
+    from dataclasses import replace
+
+    from reslab.bench.trainer import children_peak_rss, run_trainer
+
+    timing = replace(case, steps=0)  # case.steps is the trainer's log window
+    n_ref = _steps(timing, ref.call(op="warmup", steps=case.warmup)["seconds"])
+    n_fast = _steps(timing, fast.call(op="warmup", steps=case.warmup)["seconds"])
+    meter = CpuMeter()
+    rounds: list[dict[str, float]] = []
+    walls = []
+    for i in range(case.windows):
+        meter.start()
+        timed: dict[str, float] = {}
+        order = ["ref", "bare", "trainer"]
+        for key in order if i % 2 == 0 else reversed(order):
+            if key == "trainer":
+                run = run_trainer(case)
+                timed["fast"] = run.img_s
+                walls.append(run.wall_s)
+                log(f"  reslab train: {', '.join(f'{w:.0f}' for w in run.windows)} img/s")
+            else:
+                worker, n = (ref, n_ref) if key == "ref" else (fast, n_fast)
+                timed[key] = case.batch * n / worker.call(op="window", steps=n)["seconds"]
+        timed["ceiling"] = fast.call(op="ceiling", size=case.ceiling_size)["flops_s"]
+        timed["load"] = meter.foreign_load()
+        rounds.append(timed)
+    _, m_ref = both(fast, ref, op="memory")
+    m_fast = {"peak": children_peak_rss(), "baseline": 0, "kind": "trainer_peak_rss"}
+    row = _row(case, rounds, s_fast, s_ref, m_fast, m_ref, case.iterations, n_ref)
+    row.notes.append(
+        f"reslab: `reslab train {case.recipe}` ({case.iterations} steps per run, log windows of "
+        f"{case.steps or 5}, the first left out; start-up to last step "
+        f"{min(walls):.0f}-{max(walls):.0f}s); bare: reslab's step on a fixed batch "
+        f"({n_fast} steps per window)"
+    )
+    return row
+
+
 def _steps(case: Case, warmup_seconds: list[float]) -> int:
     if case.steps:
         return case.steps
@@ -307,7 +353,7 @@ def _row(
         size=case.size,
         device=case.device,
         dtype=case.precision,
-        channels_last=case.channels_last,
+        channels_last=bool(s_fast.get("channels_last", case.channels_last)),
         compile=case.compile,
         img_s=_median([r["fast"] for r in rounds]),
         ref_img_s=_median([r["ref"] for r in rounds]),

@@ -11,13 +11,13 @@ from typing import Any, Literal
 
 from reslab.errors import ConfigError
 
-Mode = Literal["train", "eval", "e2e", "ckpt", "schedule"]
+Mode = Literal["train", "eval", "e2e", "ckpt", "schedule", "trainer"]
 Precision = Literal["fp32", "bf16", "fp16"]
 Metric = Literal["ratio", "utilisation", "e2e_vs_bare", "img_s", "wall_s"]
 
-MODES: tuple[str, ...] = ("train", "eval", "e2e", "ckpt", "schedule")
+MODES: tuple[str, ...] = ("train", "eval", "e2e", "ckpt", "schedule", "trainer")
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
-TRAIN_LIKE: tuple[str, ...] = ("train", "e2e", "ckpt", "schedule")
+TRAIN_LIKE: tuple[str, ...] = ("train", "e2e", "ckpt", "schedule", "trainer")
 """Modes whose FLOPs count as 3x the forward (forward, input gradients, weight gradients)."""
 
 REFERENCE_KIND = {
@@ -26,6 +26,7 @@ REFERENCE_KIND = {
     "e2e": "eager step + torchvision DataLoader pipeline",
     "schedule": "eager step + torchvision DataLoader pipeline (projected)",
     "ckpt": "reslab without activation checkpointing",
+    "trainer": "eager fp32 NCHW, plain SGD",
 }
 """What the ``ref_*`` columns of a row were measured on, per mode."""
 
@@ -72,7 +73,9 @@ class Case:
     device: str = "cpu"
     precision: Precision = "fp32"
     """reslab's precision (autocast); the eager reference always runs fp32."""
-    channels_last: bool = True
+    channels_last: bool | None = None
+    """reslab's memory format; None: the trainer's choice for the device
+    (``utils.runtime.preferred_channels_last``)."""
     compile: bool = False
     cuda_graphs: bool = False
     """Capture reslab's whole training step in a CUDA graph (train mode, CUDA only)."""
@@ -91,7 +94,11 @@ class Case:
     dataset_size: int = 0
     """Images held in memory for e2e/schedule (0: 40 batches for e2e, 50,000 for schedule)."""
     iterations: int = 0
-    """schedule mode: optimizer steps of the full run (the paper's CIFAR recipe: 64,000)."""
+    """schedule mode: optimizer steps of the full run (the paper's CIFAR recipe: 64,000);
+    trainer mode: steps of each `reslab train` run (one per round)."""
+    recipe: str = ""
+    """trainer mode: the recipe `reslab train` runs (on synthetic data of the recipe's shape);
+    its log windows are ``steps`` long, and the first of each run is warm-up."""
     targets: tuple[Target, ...] = ()
     profile: bool = False
     """Also profile reslab's step (torch.profiler: time per op group, time outside ops)."""
@@ -113,6 +120,18 @@ class Case:
             raise ConfigError("cuda_graphs excludes fp16 (its GradScaler cannot be captured)")
         if self.mode == "schedule" and self.iterations < 1:
             raise ConfigError("schedule mode needs iterations >= 1")
+        if self.mode == "trainer":
+            if not self.recipe:
+                raise ConfigError("trainer mode needs a recipe")
+            if self.cuda_graphs or self.compile or self.channels_last is not None:
+                raise ConfigError(
+                    "trainer mode runs the recipe as it is: set compile, CUDA graphs and the "
+                    "memory format in the recipe, not on the case"
+                )
+            if self.iterations < 2 * max(self.steps, 1):
+                raise ConfigError(
+                    "trainer mode needs iterations >= 2 log windows (the first is warm-up)"
+                )
 
     @property
     def flops_factor(self) -> int:
@@ -176,7 +195,8 @@ class Row:
     bare_img_s: float | None = None
     """e2e/schedule: reslab's bare step (fixed batch, no data loading) in the same rounds."""
     e2e_vs_bare: float | None = None
-    """e2e: median over rounds of (in-memory epoch / bare step) img/s."""
+    """e2e and trainer: median over rounds of (in-memory epoch or `reslab train` / bare step)
+    img/s."""
     wall_s: float | None = None
     """schedule: wall time of reslab's whole run; ref_wall_s is the reference's, projected."""
     ref_wall_s: float | None = None
@@ -217,6 +237,8 @@ CPU_TARGETS = {
     "ratio_imagenet": Target("ratio", 1.2, _ISSUE),
     "util_resnet56": Target("utilisation", 0.70, _ISSUE),
     "e2e": Target("e2e_vs_bare", 0.90, _ISSUE),
+    "trainer_ratio": Target("ratio", 1.3, "issue: the speed users get"),
+    "trainer_vs_bare": Target("e2e_vs_bare", 0.95, "issue: the speed users get"),
 }
 GPU_TARGETS = {
     "schedule_s": Target("wall_s", why=_ISSUE + " (one H100)", maximum=120.0),
@@ -240,6 +262,8 @@ def suite(name: str) -> list[Case]:
                  targets=(t["ratio_imagenet"],)),
             Case("resnet56", "eval", 128, warmup=2),
             Case("resnet50", "eval", 16, 224, warmup=2),
+            trainer_case("cifar10_resnet56", "resnet56", 128, iterations=30, steps=5,
+                         windows=3, targets=(t["trainer_ratio"], t["trainer_vs_bare"])),
         ]  # fmt: skip
     if name == "gpu":
         return gpu_suite()
@@ -252,6 +276,16 @@ def suite(name: str) -> list[Case]:
             Case("resnet20", "ckpt", 8, 16, **small),
         ]
     raise ConfigError(f"unknown suite {name!r}: cpu, gpu or smoke")
+
+
+def trainer_case(recipe: str, model: str, batch: int, **kw: Any) -> Case:
+    """`reslab train RECIPE` on synthetic data, timed from its metrics log, beside the reference
+    step and reslab's bare step on the same model and batch (``model`` and ``batch`` are the
+    recipe's: :func:`reslab.bench.cli.build_cases` reads them from it)."""
+    kw.setdefault("iterations", 30)
+    kw.setdefault("steps", 5)
+    kw.setdefault("windows", 3)
+    return Case(model, "trainer", batch, recipe=recipe, **kw)
 
 
 def gpu_suite(*, dry_run: bool = False) -> list[Case]:

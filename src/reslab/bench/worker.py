@@ -1,8 +1,9 @@
 """A bench worker process: holds one side (reslab or reference) of one case at a time and
 times it when the runner asks, so both sides can be timed in alternating windows.
 
-Each side runs in its own process, so reslab's process-wide settings (allocator, OpenMP
-waiting) apply to reslab only, and each side's peak memory is its own. Run as
+Each side runs in its own process, so reslab's process-wide settings (the trainer's:
+``utils.runtime.apply_training_runtime``, and the OpenMP environment the runner starts it with)
+apply to reslab only, and each side's peak memory is its own. Run as
 ``python -m reslab.bench.worker reslab|plain`` (the runtime: reslab's CPU settings, or torch's
 defaults); one JSON command per line on stdin, one JSON reply per line on the original stdout
 (anything else printed goes to stderr).
@@ -66,6 +67,11 @@ class Worker:
 
         case = Case.from_dict(case_dict)
         self.device = torch.device(case.device)
+        if self.runtime == "reslab":
+            from reslab.utils.runtime import apply_training_runtime
+
+            # what the trainer applies at start, for this case's device
+            self.tuned = apply_training_runtime(self.device.type)
         # cuDNN autotuning as the trainer's runtime setup does; the plain reference keeps torch's
         # default (off)
         torch.backends.cudnn.benchmark = self.runtime == "reslab"
@@ -73,10 +79,13 @@ class Worker:
         self.workload = build(case, side)  # type: ignore[arg-type]
         self.sync()
         self.baseline = self.current_memory()
+        from reslab.bench.workloads import channels_last
+
         return {
             "flops_per_image": self.workload.flops_per_image,
             "describe": self.workload.describe,
             "has_bare": self.workload.has_bare,
+            "channels_last": channels_last(case, self.device) if side == "reslab" else False,
         }
 
     def time_steps(self, kind: str, steps: int) -> float:
@@ -264,9 +273,9 @@ def main() -> int:
     os.dup2(2, 1)
     tuned: dict[str, Any] = {}
     if runtime == "reslab":
-        from reslab.utils.runtime import configure_cpu_training
+        from reslab.utils.runtime import apply_training_runtime
 
-        tuned = configure_cpu_training()
+        tuned = apply_training_runtime("cpu")  # again per case, with the case's device
     worker = Worker(runtime, tuned)
     for line in sys.stdin:
         if not line.strip():

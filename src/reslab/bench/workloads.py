@@ -1,9 +1,11 @@
 """What a bench worker times: reslab's path or the eager reference, for one case.
 
-reslab's path is reslab as it trains: ``models.create`` (channels_last by default),
-``engine.optim.build_optimizer`` with the default recipe, autocast for bf16/fp16, and for e2e
-the in-memory ``DeviceLoader`` + ``BatchAugment`` feeding the trainer's step, line for line
-(set the lr, forward, loss, finite check, zero_grad, backward, step, running metrics).
+reslab's path is reslab as it trains: the model from ``engine.setup.build_model``, the memory
+format the trainer picks (``utils.runtime.preferred_channels_last`` unless the case says),
+``engine.optim.build_optimizer`` with the default recipe, autocast for bf16/fp16, the step of
+``engine.step`` (``forward_loss`` + ``optimizer_step``), and for e2e the in-memory
+``DeviceLoader`` + ``BatchAugment`` feeding that step as the trainer's loop does (set the lr,
+step, finite check, running metrics). The worker applies the trainer's runtime settings.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from torch import nn
 from reslab.bench import reference
 from reslab.bench.spec import Case
 from reslab.engine.graphs import GraphedTrainStep
-from reslab.engine.step import autocast_dtype, forward_loss
+from reslab.engine.step import autocast_dtype, forward_loss, optimizer_step
 from reslab.errors import ConfigError, TrainingError
 
 Side = Literal["reslab", "reference"]
@@ -51,12 +53,12 @@ def build(case: Case, side: Side) -> Workload:
         # The reference of a checkpointing row is reslab itself without checkpointing.
         return ReslabTrain(case, device, checkpointing=side == "reslab")
     if side == "reference":
-        if case.mode == "train":
+        if case.mode in ("train", "trainer"):
             return ReferenceFixed(case, device, train=True)
         if case.mode == "eval":
             return ReferenceFixed(case, device, train=False)
         return ReferencePipeline(case, device)
-    if case.mode == "train":
+    if case.mode in ("train", "trainer"):  # trainer: the bare step beside `reslab train`
         return ReslabTrain(case, device)
     if case.mode == "eval":
         return ReslabEval(case, device)
@@ -148,17 +150,33 @@ class ReferencePipeline(Workload):
 
 
 # ----------------------------------------------------------------------------- reslab
-def reslab_model(case: Case, device: torch.device, *, checkpointing: bool = False) -> nn.Module:
-    from reslab.models import create
+def channels_last(case: Case, device: torch.device) -> bool:
+    """reslab's memory format for a case: as asked, or (None) the trainer's automatic choice."""
+    from reslab.utils.runtime import preferred_channels_last
 
-    model = create(case.model, activation_checkpointing=checkpointing).to(device)
-    if case.channels_last:
+    return preferred_channels_last(device) if case.channels_last is None else case.channels_last
+
+
+def reslab_model(case: Case, device: torch.device, *, checkpointing: bool = False) -> nn.Module:
+    """The model as `reslab train` builds it (engine.setup.build_model from a config naming the
+    case's model), on the device in the case's memory format."""
+    from reslab.engine.config import load_config
+    from reslab.engine.setup import RunData, build_model
+    from reslab.models import default_num_classes
+
+    cfg = load_config(
+        None, [f"model.name={case.model}", f"model.activation_checkpointing={checkpointing}"]
+    )
+    model = build_model(cfg, RunData(train=None, num_classes=default_num_classes(case.model)))
+    model = model.to(device)
+    if channels_last(case, device):
         model = model.to(memory_format=torch.channels_last)
     return model
 
 
 class ReslabStep:
-    """The trainer's optimisation step: reslab's optimizer, autocast, GradScaler, lr setting."""
+    """The trainer's optimisation step: its optimizer, autocast, GradScaler and lr setting, and
+    engine.step's ``forward_loss`` and ``optimizer_step`` (the functions the trainer runs)."""
 
     def __init__(self, model: nn.Module, case: Case, device: torch.device) -> None:
         from reslab.engine.config import OptimConfig
@@ -180,10 +198,7 @@ class ReslabStep:
         return forward_loss(self.train_model, x, y, dtype=self.dtype)
 
     def backward(self, loss: torch.Tensor) -> None:
-        self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
-        self.scaler.step(self.optimizer)
-        self.scaler.update()
+        optimizer_step(loss, self.optimizer, self.scaler)
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> None:
         loss, _ = self.forward(x, y)
@@ -191,7 +206,9 @@ class ReslabStep:
 
     def graphed(self) -> GraphedTrainStep:
         """The trainer's graphed step (train.cuda_graphs) on this step's model and optimizer."""
-        return GraphedTrainStep(self.train_model, self.model, self.optimizer, dtype=self.dtype)
+        return GraphedTrainStep(
+            self.train_model, self.model, self.optimizer, dtype=self.dtype, scaler=self.scaler
+        )
 
 
 class ReslabTrain(Workload):
@@ -204,7 +221,7 @@ class ReslabTrain(Workload):
         model = reslab_model(case, device, checkpointing=checkpointing)
         self.describe = "reslab" + (" + activation checkpointing" if checkpointing else "")
         self.x, self.y = fixed_batch(
-            case, device, default_num_classes(case.model), case.channels_last
+            case, device, default_num_classes(case.model), channels_last(case, device)
         )
         step = ReslabStep(model, case, device)
         self.run: Callable[[], object]
@@ -228,7 +245,9 @@ class ReslabEval(Workload):
         self.model = torch.compile(model) if case.compile else model
         self.dtype = autocast_dtype(case.precision)
         self.device = device
-        self.x, _ = fixed_batch(case, device, default_num_classes(case.model), case.channels_last)
+        self.x, _ = fixed_batch(
+            case, device, default_num_classes(case.model), channels_last(case, device)
+        )
         self.describe = "reslab inference_mode"
 
     def step(self) -> None:
@@ -271,7 +290,7 @@ class ReslabEpoch(Workload):
             drop_last=True,
             device=device,
             seed=0,
-            channels_last=case.channels_last,
+            channels_last=channels_last(case, device),
         )
         self.batches = self._endless()
         self.device = device
@@ -279,7 +298,9 @@ class ReslabEpoch(Workload):
         self.schedule = ScheduleConfig()
         self.steps_done = 0
         self.sums = torch.zeros(3, dtype=torch.float64, device=device)
-        self.fixed = fixed_batch(case, device, default_num_classes(case.model), case.channels_last)
+        self.fixed = fixed_batch(
+            case, device, default_num_classes(case.model), channels_last(case, device)
+        )
         self.describe = "reslab DeviceLoader + trainer step"
         # one graph serves both: its inputs are copied into the capture's buffers each step
         self.graphed = self.train_step.graphed() if case.cuda_graphs else None

@@ -1,12 +1,20 @@
-"""Images in class folders (root/<class>/<image>), decoded with PIL, robust to bad files."""
+"""Images in class folders (root/<class>/<image>), robust to bad files.
+
+Two decoders, one behaviour: :func:`load_image` (PIL, any format, as an RGB PIL image) and
+:func:`decode_image_file` (uint8 [3, H, W] tensors for training: plain RGB and grayscale JPEGs
+through libjpeg-turbo in torchvision, with no PIL image in between (decode times in
+`reslab bench --suite data`); every other file, and any JPEG that is CMYK, truncated or fails, goes through
+:func:`load_image`, so PNG, CMYK, EXIF rotation and bad files behave exactly as there).
+"""
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -52,6 +60,54 @@ def load_image(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS)
         raise DataError(f"{path}: not a readable image ({reason})") from None
 
 
+def decode_image_file(
+    path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> torch.Tensor:
+    """Decode ``path`` as a uint8 RGB [3, H, W] tensor (EXIF orientation applied); raise
+    DataError naming the path if it cannot be (see the module docs for which decoder runs)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{path}: not a readable image ({exc.strerror or exc})") from None
+    image = _decode_plain_jpeg(data, max_pixels)
+    if image is not None:
+        return image
+    return torch.from_numpy(np.array(load_image(path, max_pixels=max_pixels))).permute(2, 0, 1)
+
+
+_JPEG_SOI, _JPEG_EOI = b"\xff\xd8", b"\xff\xd9"
+
+
+def _decode_plain_jpeg(data: bytes, max_pixels: int) -> torch.Tensor | None:
+    """A complete RGB or grayscale JPEG within ``max_pixels`` decoded by torchvision, else None
+    (the caller then decodes with PIL, which also reports what is wrong with the file)."""
+    if not (data.startswith(_JPEG_SOI) and data.rstrip(b"\0").endswith(_JPEG_EOI)):
+        return None
+    try:
+        with Image.open(io.BytesIO(data)) as header:  # reads the header only
+            width, height = header.size
+            if header.format != "JPEG" or header.mode not in ("RGB", "L"):
+                return None
+    except (OSError, SyntaxError, ValueError):
+        return None
+    if width * height > max_pixels:
+        return None
+    from torchvision.io import ImageReadMode, decode_jpeg
+
+    try:
+        with warnings.catch_warnings():
+            # torchvision 0.29 points to TorchCodec for image decoding; its decoder still works
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return decode_jpeg(
+                torch.frombuffer(bytearray(data), dtype=torch.uint8),
+                mode=ImageReadMode.RGB,
+                apply_exif_orientation=True,
+            )
+    except RuntimeError:
+        return None
+
+
 def to_rgb(image: Image.Image) -> Image.Image:
     """Convert any PIL mode (grayscale, 16-bit, palette, alpha, CMYK) to 8-bit RGB.
 
@@ -84,18 +140,25 @@ class ImageFolder(torch.utils.data.Dataset):
     ``max_bad_files`` distinct bad files (default 10) have been seen, DataError is raised, since
     by then the folder is more likely broken than noisy. Bad files are counted per process, so
     each DataLoader worker keeps its own count.
+
+    ``decode``: "pil" hands ``transform`` an RGB PIL image (:func:`load_image`); "uint8" a
+    uint8 [3, H, W] tensor (:func:`decode_image_file`), for transforms that stay in uint8.
     """
 
     def __init__(
         self,
         root: str | os.PathLike,
-        transform: Callable[[Image.Image], Any] | None = None,
+        transform: Callable[[Any], Any] | None = None,
         *,
         max_bad_files: int = 10,
         max_pixels: int = DEFAULT_MAX_PIXELS,
+        decode: Literal["pil", "uint8"] = "pil",
     ) -> None:
+        if decode not in ("pil", "uint8"):
+            raise ValueError(f"decode must be 'pil' or 'uint8', got {decode!r}")
         self.root = Path(root)
         self.transform = transform
+        self.decode = decode
         self.max_bad_files = max_bad_files
         self.max_pixels = max_pixels
         self.classes, self.samples = _scan(self.root)
@@ -111,12 +174,17 @@ class ImageFolder(torch.utils.data.Dataset):
             if path in self.bad_files:
                 continue
             try:
-                image = load_image(path, max_pixels=self.max_pixels)
+                if self.decode == "uint8":
+                    image = decode_image_file(path, max_pixels=self.max_pixels)
+                else:
+                    image = load_image(path, max_pixels=self.max_pixels)
             except DataError as exc:
                 self._record_bad(path, exc)
                 continue
             if self.transform is not None:
                 return self.transform(image), label
+            if isinstance(image, torch.Tensor):
+                return image.contiguous(), label
             return torch.from_numpy(np.array(image)).permute(2, 0, 1).contiguous(), label
         raise DataError(f"no readable image in {self.root}; check the files there")
 

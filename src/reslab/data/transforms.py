@@ -1,4 +1,10 @@
-"""Per-image transforms for ImageNet-style folders and for prediction (torchvision.transforms.v2)."""
+"""Per-image transforms for ImageNet-style folders and for prediction (torchvision.transforms.v2).
+
+Training on a folder keeps images uint8 until they are on the training device: the workers
+decode, crop, resize and flip uint8 tensors (``normalise=False``), batches are collated and
+pinned as uint8 (a quarter of float32's bytes), and :class:`DeviceNormalize` turns them into
+normalised floats on the device, a whole batch at once.
+"""
 
 from __future__ import annotations
 
@@ -30,12 +36,15 @@ def imagenet_train_transform(
     scale_aug: bool = False,
     mean: Sequence[float] = IMAGENET_MEAN,
     std: Sequence[float] = IMAGENET_STD,
+    normalise: bool = True,
 ) -> v2.Compose:
     """Training crops: RandomResizedCrop + flip, or with ``scale_aug`` the paper's recipe.
 
     The paper's scale augmentation resizes the shorter side to a random length in [256, 480]
     (scaled by size/224), takes a random ``size`` crop and flips it. The paper's colour
-    augmentation is not included.
+    augmentation is not included. Takes a PIL image or a uint8 [3, H, W] tensor; returns a
+    normalised float tensor, or with ``normalise=False`` a uint8 one (normalise it with
+    :class:`DeviceNormalize`).
     """
     if scale_aug:
         shortest_lo, shortest_hi = round(size * 256 / 224), round(size * 480 / 224)
@@ -45,9 +54,8 @@ def imagenet_train_transform(
         ]
     else:
         geometry = [v2.RandomResizedCrop(size, antialias=True)]
-    return v2.Compose(
-        [v2.ToImage(), *geometry, v2.RandomHorizontalFlip(), *_to_normalised(mean, std)]
-    )
+    last = _to_normalised(mean, std) if normalise else [v2.ToPureTensor()]
+    return v2.Compose([v2.ToImage(), *geometry, v2.RandomHorizontalFlip(), *last])
 
 
 def eval_transform(
@@ -55,16 +63,50 @@ def eval_transform(
     resize: int = 256,
     mean: Sequence[float] = IMAGENET_MEAN,
     std: Sequence[float] = IMAGENET_STD,
+    normalise: bool = True,
 ) -> v2.Compose:
-    """Single-view evaluation: shorter side to ``resize``, centre ``size`` crop."""
-    return v2.Compose(
-        [
-            v2.ToImage(),
-            v2.Resize(resize, antialias=True),
-            v2.CenterCrop(size),
-            *_to_normalised(mean, std),
-        ]
-    )
+    """Single-view evaluation: shorter side to ``resize``, centre ``size`` crop (normalised
+    float, or uint8 with ``normalise=False``)."""
+    last = _to_normalised(mean, std) if normalise else [v2.ToPureTensor()]
+    return v2.Compose([v2.ToImage(), v2.Resize(resize, antialias=True), v2.CenterCrop(size), *last])
+
+
+class DeviceNormalize:
+    """uint8 images [..., C, H, W] (a batch, or a batch of crops) to normalised float32, on
+    whatever device they are: ``(x / 255 - mean) / std`` as one multiply-add per element.
+
+    Set as ``RunData.on_device`` for folder training; ``channels_last`` returns a 4-D batch in
+    NHWC memory (the model's format, when it trains channels_last).
+    """
+
+    def __init__(
+        self, mean: Sequence[float], std: Sequence[float], *, channels_last: bool = False
+    ) -> None:
+        if len(mean) != len(std):
+            raise DataError(f"mean and std differ in length ({len(mean)} vs {len(std)})")
+        self.mean, self.std = tuple(mean), tuple(std)
+        self.channels_last = channels_last
+        self._constants: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def _scale_shift(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        if device not in self._constants:
+            mean = torch.tensor(self.mean, dtype=torch.float64)
+            std = torch.tensor(self.std, dtype=torch.float64)
+            scale, shift = 1.0 / (255.0 * std), -mean / std
+            self._constants[device] = (
+                scale.float().view(-1, 1, 1).to(device),
+                shift.float().view(-1, 1, 1).to(device),
+            )
+        return self._constants[device]
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dtype != torch.uint8:
+            raise TypeError(f"DeviceNormalize takes uint8 images, got {x.dtype}")
+        if x.shape[-3] != len(self.mean):
+            raise DataError(f"{x.shape[-3]}-channel images for a {len(self.mean)}-value mean")
+        fmt = torch.channels_last if self.channels_last and x.ndim == 4 else torch.contiguous_format
+        scale, shift = self._scale_shift(x.device)
+        return x.to(torch.float32, memory_format=fmt).mul_(scale).add_(shift)
 
 
 class StackCrops:

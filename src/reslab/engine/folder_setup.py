@@ -1,4 +1,12 @@
-"""Image-folder data (ImageNet-style train/ and val/ trees) for a run."""
+"""Image-folder data (ImageNet-style train/ and val/ trees) for a run.
+
+Training images stay uint8 until the device: DataLoader workers decode them to uint8 tensors
+(``ImageFolder(decode="uint8")``), crop, resize and flip them in uint8, and the batches are
+collated and pinned as uint8; ``RunData.on_device`` (a :class:`~reslab.data.transforms.
+DeviceNormalize`) makes them normalised floats once the trainer has moved them to the device.
+Evaluation batches arrive normalised (the same decoder, resize and centre crop, normalised in
+the workers), since the evaluation loop feeds its loaders to the model as they come.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +15,24 @@ from pathlib import Path
 import torch
 
 from reslab import data as rdata
+from reslab.data.folder import ImageFolder
+from reslab.data.transforms import DeviceNormalize
 from reslab.engine.config import Config
 from reslab.engine.distributed import DistInfo
-from reslab.engine.setup import RunData, ShardSampler
+from reslab.engine.setup import RunData, ShardSampler, resolve_channels_last, resolve_device
 from reslab.errors import ConfigError, DataError
+
+
+def train_folder(
+    root: str | Path, image_size: int, *, scale_aug: bool = False, max_bad_files: int = 10
+) -> ImageFolder:
+    """A folder's training images as the trainer reads them: uint8 [3, size, size] crops."""
+    return ImageFolder(
+        root,
+        rdata.imagenet_train_transform(image_size, scale_aug=scale_aug, normalise=False),
+        max_bad_files=max_bad_files,
+        decode="uint8",
+    )
 
 
 def build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
@@ -29,15 +51,14 @@ def build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
         )
     mean, std = rdata.IMAGENET_MEAN, rdata.IMAGENET_STD
     resize = round(d.image_size * 256 / 224)
-    train_ds = rdata.ImageFolder(
-        train_dir,
-        rdata.imagenet_train_transform(d.image_size, scale_aug=d.scale_aug, mean=mean, std=std),
-        max_bad_files=d.max_bad_files,
+    train_ds = train_folder(
+        train_dir, d.image_size, scale_aug=d.scale_aug, max_bad_files=d.max_bad_files
     )
-    eval_ds = rdata.ImageFolder(
+    eval_ds = ImageFolder(
         eval_dir,
         rdata.eval_transform(d.image_size, resize, mean, std),
         max_bad_files=d.max_bad_files,
+        decode="uint8",
     )
     if train_ds.classes != eval_ds.classes:
         raise DataError(f"{train_dir} and {eval_dir} have different class folders")
@@ -46,6 +67,8 @@ def build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
             f"data.batch_size={d.batch_size} is larger than the training set "
             f"({len(train_ds)} images); lower it"
         )
+    # the batches the model gets are in its memory format (the trainer resolves it the same way)
+    channels_last = resolve_channels_last(cfg, resolve_device(cfg.train.device, info))
     pin = torch.cuda.is_available()
     workers = d.num_workers
     sampler = torch.utils.data.DistributedSampler(
@@ -82,6 +105,7 @@ def build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
         mean=tuple(mean),
         std=tuple(std),
         resize=resize,
+        on_device=DeviceNormalize(mean, std, channels_last=channels_last),
         train_size=len(train_ds),
         sizes={"train": len(train_ds), "test": len(eval_ds)},
     )

@@ -29,12 +29,16 @@ import torch
 from torch import nn
 
 from reslab.engine.optim import set_lr
-from reslab.engine.step import forward_loss
+from reslab.engine.step import forward_loss, optimizer_step
 
 
 class GraphedTrainStep:
-    """``step(x, y, lr) -> (loss, logits)``: forward, backward and optimizer step, replayed
-    from a CUDA graph whenever it can be (see the module docs)."""
+    """``step(x, y, lr) -> (loss, logits)``: the trainer's step (``forward_loss`` then
+    ``optimizer_step``), replayed from a CUDA graph whenever it can be (see the module docs).
+
+    ``scaler`` is the run's GradScaler; it must be disabled (fp16's scaler reads the gradients
+    on the host, which a capture cannot), and then passes the step straight through.
+    """
 
     def __init__(
         self,
@@ -45,8 +49,12 @@ class GraphedTrainStep:
         dtype: torch.dtype | None = None,
         label_smoothing: float = 0.0,
         eager_steps: int = 3,
+        scaler: torch.amp.GradScaler | None = None,
     ) -> None:
+        if scaler is not None and scaler.is_enabled():
+            raise ValueError("a CUDA-graphed step cannot hold an enabled GradScaler (fp16)")
         self.forward = forward
+        self.scaler = scaler or torch.amp.GradScaler("cuda", enabled=False)
         self.model = model
         self.optimizer = optimizer
         self.dtype = dtype
@@ -69,13 +77,13 @@ class GraphedTrainStep:
             label_smoothing=self.label_smoothing,
             cache_enabled=False,
         )
-        loss.backward()
-        self.optimizer.step()
+        # zero_grad(set_to_none) inside: during a capture, backward then allocates the
+        # gradients from the graph's pool and each replay writes (not accumulates) them
+        optimizer_step(loss, self.optimizer, self.scaler)
         return loss.detach(), logits.detach()
 
     def _eager(self, x: torch.Tensor, y: torch.Tensor, lr: float):
         set_lr(self.optimizer, lr)
-        self.optimizer.zero_grad(set_to_none=True)
         return self._body(x, y)
 
     def _capture(self, x: torch.Tensor, y: torch.Tensor, lr: float) -> None:
@@ -84,9 +92,6 @@ class GraphedTrainStep:
         torch.cuda.synchronize(x.device)
         set_lr(self.optimizer, lr)
         static_x, static_y = x.clone(), y.clone()
-        # gradients set to None, so backward allocates them from the graph's pool and each
-        # replay writes (not accumulates) them
-        self.optimizer.zero_grad(set_to_none=True)
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
             loss, logits = self._body(static_x, static_y)
