@@ -7,6 +7,7 @@
 """
 
 from reslab.models.blocks import BasicBlock, Bottleneck, PadShortcut
+from reslab.models.freeze import FrozenBatchNorm2d, freeze_stages
 from reslab.models.profile import Profile, count_flops, count_params, profile
 from reslab.models.registry import (
     create,
@@ -29,6 +30,7 @@ from reslab.models.weights import (
 __all__ = [
     "BasicBlock",
     "Bottleneck",
+    "FrozenBatchNorm2d",
     "LoadReport",
     "ModelRow",
     "PadShortcut",
@@ -39,6 +41,7 @@ __all__ = [
     "count_params",
     "create",
     "default_num_classes",
+    "freeze_stages",
     "get_spec",
     "list_models",
     "load_weights",
