@@ -212,10 +212,7 @@ def build_model(cfg: Config, data: RunData) -> nn.Module:
         models.load_weights(model, source, skip_head=True, adapt_input=True)
         _load_head_if_it_fits(model, source)
     if m.freeze_stages:
-        frozen = [model.conv1, model.bn1, *model.stages()[: m.freeze_stages]]
-        for module in frozen:
-            for p in module.parameters():
-                p.requires_grad_(False)
+        models.freeze_stages(model, m.freeze_stages)  # weights and BN statistics
     return model
 
 
