@@ -315,6 +315,8 @@ def cmd_study(args: argparse.Namespace) -> int:
                 out_dir=args.out,
                 name=args.name or "degradation",
                 overrides=args.overrides,
+                threads=args.threads,
+                workers=args.workers,
             )
         )
     elif args.study == "gradients":
@@ -332,6 +334,7 @@ def cmd_study(args: argparse.Namespace) -> int:
         out = studies.run_responses(
             studies.ResponsesConfig(
                 source=args.source or f"{args.out}/degradation",
+                root=args.root,
                 out_dir=args.out,
                 name=args.name or "responses",
             )
@@ -374,6 +377,12 @@ def _add_study(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--models", nargs="+", help="table6: which nets (default resnet20..110)")
     p.add_argument("--source", help="responses/gradients: a degradation study directory")
     p.add_argument("--allow-cpu", action="store_true", help="table6: train without a GPU")
+    p.add_argument(
+        "--threads", type=int, default=1, help="degradation: torch threads per net (default 1)"
+    )
+    p.add_argument(
+        "--workers", type=int, default=0, help="degradation: nets at once (default: 1 per core)"
+    )
     p.add_argument("--out", default="runs", help="parent directory of the study (default runs)")
     p.add_argument("--name", help="the study's directory name")
     p.add_argument("--lang", choices=["en", "zh"], default="en", help="report language")
@@ -384,7 +393,16 @@ def _add_study(sub: argparse._SubParsersAction) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     from reslab.studies import DemoConfig, run_demo
 
-    run_demo(DemoConfig(out_dir=args.out, quick=args.quick, lang=args.lang))
+    run_demo(
+        DemoConfig(
+            out_dir=args.out,
+            quick=args.quick,
+            lang=args.lang,
+            seeds=tuple(args.seeds) if args.seeds else DemoConfig.seeds,
+            threads=args.threads,
+            workers=args.workers,
+        )
+    )
     return 0
 
 
@@ -393,6 +411,9 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
         "demo", help="the main job: degradation study on digits + report, minutes on a CPU"
     )
     p.add_argument("--quick", action="store_true", help="a sub-minute version")
+    p.add_argument("--seeds", type=int, nargs="+", help="seeds per net (default 0 1 2)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads per net (default 1)")
+    p.add_argument("--workers", type=int, default=0, help="nets at once (default: 1 per core)")
     p.add_argument("--out", default="runs", help="where to write (default ./runs)")
     p.add_argument("--lang", choices=["en", "zh"], default="en", help="report language")
     p.set_defaults(func=cmd_demo)

@@ -8,14 +8,17 @@ import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
+import yaml
 
 from reslab import models
 from reslab.engine import Run, train
 from reslab.engine.checkpoint import CheckpointManager
+from reslab.engine.config import config_diff, config_identity, load_config
 from reslab.engine.logger import read_metrics
+from reslab.errors import ConfigError
 
 
 def mean_std(values: Sequence[float | None]) -> dict[str, float | int | None]:
@@ -28,17 +31,56 @@ def mean_std(values: Sequence[float | None]) -> dict[str, float | int | None]:
     return {"mean": mean, "std": std, "n": len(xs)}
 
 
+def plan_run(config: dict[str, Any], run_dir: Path) -> Literal["new", "resume", "done"]:
+    """What a study does with ``run_dir`` for ``config``: train it anew, resume it, or reuse it.
+
+    A run is reused or resumed only if its saved config.yaml has the identity of ``config``
+    (:func:`reslab.engine.config.config_identity`); a run of another recipe in the same place is
+    refused with one line naming the keys that differ.
+    """
+    saved = run_dir / "config.yaml"
+    if not saved.is_file():
+        if (run_dir / "final.safetensors").exists() or CheckpointManager(
+            run_dir / "checkpoints"
+        ).paths():
+            raise ConfigError(
+                f"{run_dir} holds a run without its config.yaml, so whether it trained this "
+                "recipe is unknown: choose another output directory (--out)"
+            )
+        return "new"
+    wanted = load_config(config).to_dict()
+    try:
+        found = load_config(yaml.safe_load(saved.read_text()) or {}).to_dict()
+    except (ConfigError, yaml.YAMLError) as e:
+        raise ConfigError(
+            f"{run_dir} holds a run whose config.yaml this version cannot read "
+            f"({str(e).splitlines()[0]}): choose another output directory (--out)"
+        ) from None
+    if config_identity(found) != config_identity(wanted):
+        keys = config_diff(found, wanted)
+        shown = ", ".join(keys[:6]) + (f" and {len(keys) - 6} more" if len(keys) > 6 else "")
+        raise ConfigError(
+            f"{run_dir} holds a run of a different recipe ({shown} differ): choose another "
+            "output directory (--out)"
+        )
+    if (run_dir / "final.safetensors").is_file() and (run_dir / "summary.json").is_file():
+        return "done"
+    return "resume"
+
+
 def train_or_reuse(config: dict[str, Any], run_dir: Path) -> tuple[Path, bool]:
-    """Train the run described by ``config`` in ``run_dir``, resuming an interrupted one and
-    reusing a finished one, so a study can be re-run after a crash and pick up where it was.
+    """Train the run described by ``config`` in ``run_dir`` in this process, resuming an
+    interrupted one and reusing a finished one of the same identity (:func:`plan_run`), so a
+    study can be re-run after a crash and pick up where it was.
 
     Returns the run directory and whether it finished.
     """
-    if (run_dir / "final.safetensors").is_file() and (run_dir / "summary.json").is_file():
+    plan = plan_run(config, run_dir)
+    if plan == "done":
+        print(f"reusing {run_dir.name} ({run_dir})", flush=True)
         return run_dir, True
     config = {**config, "name": run_dir.name, "out_dir": str(run_dir.parent)}
-    has_ckpt = bool(CheckpointManager(run_dir / "checkpoints").paths())
-    run: Run = train(config, resume="auto" if has_ckpt or run_dir.exists() else None)
+    run: Run = train(config, resume="auto" if plan == "resume" else None)
     return run_dir, run.status == "completed"
 
 

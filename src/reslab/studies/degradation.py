@@ -19,6 +19,8 @@ from reslab.studies.common import (
     read_summary,
 )
 from reslab.studies.parallel import Job, default_workers, train_all
+from reslab.studies.verdict import CANNOT_JUDGE, NOT_OBSERVED, OBSERVED, Rule, both, judge
+from reslab.utils.claim import claim
 from reslab.utils.env import environment
 from reslab.utils.io import write_json
 
@@ -40,9 +42,8 @@ _RECIPES: dict[str, dict[str, Any]] = {
     },
 }
 
-DEGRADATION_MARGIN = 1.0
-"""Percentage points by which the deep plain net's final training error must exceed the
-shallow one's (and exceed the seeds' spread) for degradation to count as observed."""
+RULE = Rule()
+"""The thresholds of the study's verdicts (reslab.studies.verdict)."""
 
 
 @dataclass
@@ -121,6 +122,11 @@ def recipe_for(cfg: DegradationConfig) -> dict[str, Any]:
 
 def run_degradation(cfg: DegradationConfig) -> Path:
     """Train every net of the study (reusing finished ones) and write results.json."""
+    with claim(Path(cfg.out_dir) / cfg.name, "study"):
+        return _run_degradation(cfg)
+
+
+def _run_degradation(cfg: DegradationConfig) -> Path:
     t0 = time.perf_counter()
     study_dir = Path(cfg.out_dir) / cfg.name
     recipe = recipe_for(cfg)
@@ -251,9 +257,17 @@ def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def verdict(summary: list[dict[str, Any]], margin: float = DEGRADATION_MARGIN) -> dict[str, Any]:
-    """Whether the numbers show degradation, judged on final training error (the paper's
-    criterion: a deeper plain net that fits its training data worse cannot be overfitting)."""
+def verdict(summary: list[dict[str, Any]], rule: Rule = RULE) -> dict[str, Any]:
+    """The paper's claims about depth, each judged on final training error (the paper's
+    criterion: a deeper plain net that fits its training data worse cannot be overfitting)
+    as observed, not observed or cannot be judged (reslab.studies.verdict states the rule).
+
+    Claims: ``degradation`` (the deepest plain net trains worse than the shallowest),
+    ``residual_no_worse`` (the deepest residual net trains no worse than the shallowest),
+    ``residual_lower`` (it trains to a lower error, the paper's claim as stated) and
+    ``shortcuts_fix`` (degradation observed, and the deepest residual net no worse than the
+    shallowest and better than the deepest plain net).
+    """
 
     def rows(kind: str) -> list[dict[str, Any]]:
         return sorted((r for r in summary if r["kind"] == kind), key=lambda r: r["depth"])
@@ -263,33 +277,59 @@ def verdict(summary: list[dict[str, Any]], margin: float = DEGRADATION_MARGIN) -
         return {
             "degradation_observed": False,
             "residual_avoids_degradation": False,
-            "margin": margin,
+            "margin": rule.margin,
+            "rule": asdict(rule),
+            "claims": {},
             "note": "fewer than two depths were trained",
         }
-
-    def gap(pair: list[dict[str, Any]]) -> tuple[float, float | None]:
-        shallow, deep = pair[0]["final_train_error"], pair[-1]["final_train_error"]
-        spread = [s for s in (shallow["std"], deep["std"]) if s is not None]
-        return deep["mean"] - shallow["mean"], (max(spread) if spread else None)
-
-    plain_gap, plain_std = gap(plain)
-    res_gap, res_std = gap(residual)
-    observed = plain_gap > max(margin, 2 * (plain_std or 0.0))
-    deep_plain = plain[-1]["final_train_error"]["mean"]
-    deep_res = residual[-1]["final_train_error"]["mean"]
-    # Shortcuts avoid degradation only if the deep residual net is no worse than the shallow
-    # one (within the margin and the seeds' spread), and better than the deep plain net.
-    avoids = observed and res_gap <= max(margin, 2 * (res_std or 0.0)) and deep_res < deep_plain
+    metric = "final_train_error"
+    degradation = judge("worse", plain[0][metric], plain[-1][metric], rule)
+    no_worse = judge("no_worse", residual[0][metric], residual[-1][metric], rule)
+    lower = judge("lower", residual[0][metric], residual[-1][metric], rule)
+    # the deepest residual net against the deepest plain net (which need not converge)
+    beats_plain = judge(
+        "lower", plain[-1][metric], residual[-1][metric], rule, check_convergence=False
+    )
+    fix = {"status": CANNOT_JUDGE, "reason": None}
+    if degradation["status"] == OBSERVED:
+        fix["status"] = both(no_worse, beats_plain)
+        if fix["status"] == CANNOT_JUDGE:
+            fix["reason"] = "residual_cannot_be_judged"
+    else:
+        fix["reason"] = (
+            "nothing_to_fix" if degradation["status"] == NOT_OBSERVED else "degradation_unjudged"
+        )
+    claims = {
+        "degradation": {**degradation, "shallow": plain[0]["model"], "deep": plain[-1]["model"]},
+        "residual_no_worse": {
+            **no_worse,
+            "shallow": residual[0]["model"],
+            "deep": residual[-1]["model"],
+        },
+        "residual_lower": {**lower, "shallow": residual[0]["model"], "deep": residual[-1]["model"]},
+        "shortcuts_fix": {
+            **fix,
+            "deep_residual_vs_deep_plain": {
+                **beats_plain,
+                "shallow": plain[-1]["model"],
+                "deep": residual[-1]["model"],
+            },
+        },
+    }
     return {
-        "degradation_observed": bool(observed),
-        "residual_avoids_degradation": bool(avoids),
+        "claims": claims,
+        "rule": asdict(rule),
+        "metric": metric,
+        # the verdict in the shape earlier results had (True only where observed)
+        "degradation_observed": degradation["status"] == OBSERVED,
+        "residual_avoids_degradation": fix["status"] == OBSERVED,
         "plain_shallow": plain[0]["model"],
         "plain_deep": plain[-1]["model"],
         "residual_shallow": residual[0]["model"],
         "residual_deep": residual[-1]["model"],
-        "plain_gap": plain_gap,
-        "plain_gap_std": plain_std,
-        "residual_gap": res_gap,
-        "residual_gap_std": res_std,
-        "margin": margin,
+        "plain_gap": degradation["gap"],
+        "plain_gap_std": degradation["gap_se"],
+        "residual_gap": no_worse["gap"],
+        "residual_gap_std": no_worse["gap_se"],
+        "margin": rule.margin,
     }

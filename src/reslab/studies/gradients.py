@@ -15,6 +15,7 @@ from reslab import models
 from reslab.errors import ConfigError
 from reslab.studies.common import command_line
 from reslab.studies.probes import gradient_norms, load_trained, probe_batches
+from reslab.utils.claim import claim
 from reslab.utils.env import environment
 from reslab.utils.io import write_json
 from reslab.utils.progress import track
@@ -32,6 +33,7 @@ class GradientsConfig:
     """A degradation study directory: also measure its trained nets."""
     out_dir: str = "runs"
     name: str = "gradients"
+    progress: bool = True
 
     def __post_init__(self) -> None:
         bad = [d for d in self.depths if (d - 2) % 6 or d < 8]
@@ -40,6 +42,12 @@ class GradientsConfig:
 
 
 def run_gradients(cfg: GradientsConfig) -> Path:
+    """Measure every net's gradient norms and write results.json."""
+    with claim(Path(cfg.out_dir) / cfg.name, "study"):
+        return _run_gradients(cfg)
+
+
+def _run_gradients(cfg: GradientsConfig) -> Path:
     t0 = time.perf_counter()
     splits = rdata.load_splits(cfg.data, cfg.root, seed=cfg.seed)
     batches = probe_batches(
@@ -53,7 +61,7 @@ def run_gradients(cfg: GradientsConfig) -> Path:
         for p, k in (("plain", "plain"), ("resnet", "residual"))
     ]
     out = []
-    for name, kind, depth in track(names, len(names), "gradients"):
+    for name, kind, depth in track(names, len(names), "gradients", enabled=cfg.progress):
         torch.manual_seed(cfg.seed)
         model = models.create(name, in_channels=c, num_classes=num_classes)
         layers, init = gradient_norms(model, batches)

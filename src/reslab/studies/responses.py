@@ -12,6 +12,7 @@ from reslab import reference
 from reslab.errors import ReslabError
 from reslab.studies.common import command_line
 from reslab.studies.probes import layer_responses, load_trained
+from reslab.utils.claim import claim
 from reslab.utils.env import environment
 from reslab.utils.io import write_json
 from reslab.utils.progress import track
@@ -22,13 +23,22 @@ class ResponsesConfig:
     source: str = "runs/degradation"
     """A degradation study directory whose trained nets are measured."""
     seed: int = 0
+    root: str | None = None
+    """Dataset directory for file-based datasets (default: the one the nets were trained on)."""
     out_dir: str = "runs"
     name: str = "responses"
     models: list[str] = field(default_factory=list)
     """Restrict to these nets (default: every net of the study with this seed)."""
+    progress: bool = True
 
 
 def run_responses(cfg: ResponsesConfig) -> Path:
+    """Measure the trained nets' layer responses and write results.json."""
+    with claim(Path(cfg.out_dir) / cfg.name, "study"):
+        return _run_responses(cfg)
+
+
+def _run_responses(cfg: ResponsesConfig) -> Path:
     t0 = time.perf_counter()
     runs_dir = Path(cfg.source) / "runs"
     found = sorted(runs_dir.glob(f"*_s{cfg.seed}/final.safetensors")) if runs_dir.is_dir() else []
@@ -41,10 +51,11 @@ def run_responses(cfg: ResponsesConfig) -> Path:
         )
     out = []
     dataset = None
-    for weights in track(found, len(found), "responses"):
+    for weights in track(found, len(found), "responses", enabled=cfg.progress):
         model, meta = load_trained(weights.parent)
         if dataset is None:
-            splits = rdata.load_splits(meta["data"], None, seed=int(meta.get("seed", 0)))
+            root = cfg.root or _trained_root(weights.parent)
+            splits = rdata.load_splits(meta["data"], root, seed=int(meta.get("seed", 0)))
             aug = rdata.BatchAugment(rdata.AugmentConfig(), meta["mean"], meta["std"])
             loader = rdata.DeviceLoader(
                 splits.test, 500, augment=aug, train=False, shuffle=False, drop_last=False
@@ -83,3 +94,14 @@ def run_responses(cfg: ResponsesConfig) -> Path:
         },
     )
     return study_dir
+
+
+def _trained_root(run_dir: Path) -> str | None:
+    """The data.root a trained run used, from its config.yaml."""
+    import yaml
+
+    try:
+        saved = yaml.safe_load((run_dir / "config.yaml").read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return None
+    return (saved.get("data") or {}).get("root")

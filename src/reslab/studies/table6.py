@@ -1,5 +1,5 @@
-"""Table 6: ResNet-20/32/44/56/110 (1202 optional) on CIFAR-10 with the paper's recipe, the
-measured test error next to the paper's. It needs the CIFAR-10 archive and, realistically, a
+"""Table 6: ResNet-20/32/44/56/110 (and any net with a configs/cifar10_NAME.yaml) on CIFAR-10
+with the paper's recipe, the measured test error next to the paper's. It needs the CIFAR-10 archive and, realistically, a
 GPU; without them it says so, with an estimate, and trains nothing."""
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from typing import Any
 import torch
 
 from reslab import models, reference
-from reslab.engine.config import load_config, read_recipe
-from reslab.errors import DataError
+from reslab.engine.config import CONFIG_DIR, load_config, read_recipe
+from reslab.errors import ConfigError, DataError
 from reslab.studies.common import command_line, mean_std, read_summary, train_or_reuse
+from reslab.utils.claim import claim
 from reslab.utils.env import environment
 from reslab.utils.io import write_json
 
@@ -34,6 +35,21 @@ class Table6Config:
     out_dir: str = "runs"
     name: str = "table6"
     overrides: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        missing = [m for m in self.models if not _has_recipe(m)]
+        if missing:
+            shipped = sorted(
+                p.stem.removeprefix("cifar10_") for p in CONFIG_DIR.glob("cifar10_resnet*.yaml")
+            )
+            raise ConfigError(
+                f"no CIFAR-10 recipe for {', '.join(missing)} (configs/cifar10_NAME.yaml); "
+                f"Table 6 nets with a recipe: {', '.join(shipped)}"
+            )
+
+
+def _has_recipe(model: str) -> bool:
+    return (CONFIG_DIR / f"cifar10_{model}.yaml").is_file()
 
 
 def _flops(name: str) -> int:
@@ -57,6 +73,12 @@ def measure_img_s(name: str, batch: int = 64, steps: int = 5) -> float:
 
 
 def run_table6(cfg: Table6Config) -> Path:
+    """Train (or reuse) Table 6's nets, or say why not, and write results.json."""
+    with claim(Path(cfg.out_dir) / cfg.name, "study"):
+        return _run_table6(cfg)
+
+
+def _run_table6(cfg: Table6Config) -> Path:
     t0 = time.perf_counter()
     study_dir = Path(cfg.out_dir) / cfg.name
     has_gpu = torch.cuda.is_available()
