@@ -1,54 +1,226 @@
-"""A run's directory: choosing it, claiming it, and what a resume continues from."""
+"""A run's directory: choosing it, claiming it, and what a resume continues from.
+
+A run directory belongs to one process at a time: :func:`open_run_dir` claims it
+(:mod:`reslab.utils.claim`) before it reads or writes anything there, and holds the claim for
+the life of the run. A resume continues the run that was started: a command whose config
+differs from the run's own is refused, naming the keys, before anything is written.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
+import yaml
 
 from reslab.engine import distributed
-from reslab.engine.checkpoint import CheckpointManager
-from reslab.engine.config import Config, dump_config
+from reslab.engine.checkpoint import CheckpointManager, load_checkpoint
+from reslab.engine.config import Config, config_diff, dump_config, flatten, load_config
 from reslab.errors import CheckpointError, ConfigError
+from reslab.utils.claim import LOCK_NAME, ClaimError, claim
 from reslab.utils.io import atomic_open
+
+RESUME_HOW = "--resume auto, or resume='auto' in Python"
+"""How to ask for a resume, worded for the command line and the Python API alike."""
+
+_DISPOSABLE = {"config.yaml", "metrics.jsonl", "tensorboard", "checkpoints", LOCK_NAME}
+"""What a run that failed before its first checkpoint may hold and still be discarded."""
+
+
+@dataclass
+class RunDir:
+    """A claimed run directory and what to train in it."""
+
+    path: Path
+    config: Config
+    """The config to train: the command's, which equals the run's own on a resume (its
+    name and out_dir point at ``path``)."""
+    checkpoint: tuple[dict[str, Any], Path] | None
+    """The checkpoint state to resume from and its file, or None for a fresh start."""
+    created: bool
+    """Whether this process created the directory (only then may it be discarded)."""
+
+    def discard(self) -> bool:
+        """Remove the directory if this process created it and it holds no work yet (no
+        checkpoint, no final weights, no metrics line). Returns whether it was removed."""
+        if not self.created or not _holds_no_work(self.path):
+            return False
+        for entry in self.path.iterdir():
+            if entry.name == LOCK_NAME:
+                continue  # removed by the claim's release, which must find it
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    entry.unlink()
+        return True
+
+
+@contextlib.contextmanager
+def open_run_dir(
+    cfg: Config,
+    resume: str | None,
+    device: torch.device,
+    info: distributed.DistInfo | None = None,
+) -> Iterator[RunDir]:
+    """Claim the run directory for the life of the context, then pick the checkpoint to resume
+    from and (for a new run) save config.yaml.
+
+    ``resume``: None for a new run, "auto" to continue this config's run if it has a
+    checkpoint, or a run directory / checkpoint file. Under torchrun only process 0 claims;
+    the others wait until it has. If the body fails in a directory this process created
+    before anything worth keeping was written, the directory is removed.
+    """
+    info = info or distributed.DistInfo()
+    if resume is None and distributed.restart_count() > 0:
+        resume = "auto"  # torchrun relaunched the job after a failure: continue it
+    path, checkpoint_file = _locate(cfg, resume)
+    created = not path.exists()
+    discarded = False
+    try:
+        with contextlib.ExitStack() as stack:
+            failure: ClaimError | None = None
+            if info.is_main:
+                try:
+                    stack.enter_context(claim(path, "run"))
+                except ClaimError as e:
+                    failure = e
+            if distributed.broadcast_flag(failure is not None, info, device):
+                raise failure or ClaimError(
+                    f"{path} is in use by another reslab process (see process 0's error)"
+                )
+            run = RunDir(path, _located_config(cfg, path), None, created)
+            try:
+                run.checkpoint = _checkpoint(run, resume, checkpoint_file, device)
+                if run.checkpoint is None and info.is_main:
+                    _write_config(run.config, path)
+                yield run
+            except BaseException:
+                discarded = info.is_main and run.discard()
+                raise
+    finally:
+        if discarded:  # the claim is released now, and its lock file gone
+            with contextlib.suppress(OSError):
+                path.rmdir()
 
 
 def prepare_run_dir(
     cfg: Config, resume: str | None, device: torch.device
 ) -> tuple[Path, tuple[dict, Path] | None]:
-    """Pick the run directory, load the checkpoint to resume from, and save config.yaml."""
-    if resume is None and distributed.restart_count() > 0:
-        resume = "auto"  # torchrun relaunched the job after a failure: continue it
+    """The run directory and the checkpoint to resume from, claimed only while they are
+    chosen. Superseded by :func:`open_run_dir`, which holds the claim for the run's life."""
+    info = distributed.DistInfo(
+        rank=int(os.environ.get("RANK", "0")), world_size=int(os.environ.get("WORLD_SIZE", "1"))
+    )
+    with open_run_dir(cfg, resume, device, info) as run:
+        return run.path, run.checkpoint
+
+
+# ----------------------------------------------------------------------------- choosing
+def _locate(cfg: Config, resume: str | None) -> tuple[Path, Path | None]:
+    """The run directory, and the checkpoint file if ``resume`` names one."""
+    if resume is None or resume == "auto":
+        return cfg.run_dir, None
+    given = Path(resume)
+    if given.is_file():
+        return given.parent.parent, given
+    if not given.is_dir():
+        raise CheckpointError(f"{given} does not exist: give a run directory or a checkpoint")
+    return given, None
+
+
+def _located_config(cfg: Config, path: Path) -> Config:
+    if cfg.run_dir == path:
+        return cfg
+    return dataclasses.replace(cfg, name=path.name, out_dir=str(path.parent))
+
+
+def _checkpoint(
+    run: RunDir, resume: str | None, checkpoint_file: Path | None, device: torch.device
+) -> tuple[dict[str, Any], Path] | None:
+    """What to resume from (None: start fresh), after checking that the run is this one."""
+    path = run.path
     if resume is None:
-        run_dir = cfg.run_dir
-        if (
-            CheckpointManager(run_dir / "checkpoints").paths()
-            or (run_dir / "final.safetensors").exists()
-        ):
+        if CheckpointManager(path / "checkpoints").paths() or (path / "final.safetensors").exists():
             raise ConfigError(
-                f"{run_dir} already holds a run: continue it with --resume auto, "
+                f"{path} already holds a run: continue it ({RESUME_HOW}), "
                 "or choose another name (name=...)"
             )
-        _write_config(cfg, run_dir)
-        return run_dir, None
-    path = Path(resume) if resume != "auto" else cfg.run_dir
-    if path.is_file():  # a checkpoint file
-        from reslab.engine.checkpoint import load_checkpoint
-
-        run_dir = path.parent.parent
-        return run_dir, (load_checkpoint(path, device), path)
-    run_dir = path
-    found = CheckpointManager(run_dir / "checkpoints").load_latest(device)
+        return None
+    if checkpoint_file is not None:
+        found = (load_checkpoint(checkpoint_file, device), checkpoint_file)
+    else:
+        found = CheckpointManager(path / "checkpoints").load_latest(device)
     if found is None:
         if resume != "auto":
-            raise CheckpointError(f"{run_dir} holds no checkpoint to resume from")
-        _write_config(cfg, run_dir)  # nothing to resume: start fresh
-        return run_dir, None
-    return run_dir, found
+            raise CheckpointError(f"{path} holds no checkpoint to resume from")
+        return None  # nothing to resume: start fresh
+    _check_same_run(run.config, _saved_config(path, found[0]), path)
+    return found
 
 
+def _saved_config(run_dir: Path, state: dict[str, Any]) -> dict[str, Any] | None:
+    """The config the run was trained with: the checkpoint's, else its config.yaml."""
+    saved = state.get("config")
+    if not isinstance(saved, dict):
+        try:
+            saved = yaml.safe_load((run_dir / "config.yaml").read_text())
+        except (OSError, yaml.YAMLError):
+            return None
+    if not isinstance(saved, dict):
+        return None
+    try:  # through the same defaults and coercion as the command's config
+        return load_config(saved).to_dict()
+    except ConfigError:
+        return saved  # written by another version of reslab: compare what it holds
+
+
+def _check_same_run(cfg: Config, saved: dict[str, Any] | None, run_dir: Path) -> None:
+    if saved is None:
+        return  # a checkpoint from before configs were saved: nothing to compare with
+    differing = config_diff(saved, cfg)
+    if not differing:
+        return
+    ours = flatten(cfg.to_dict())
+    theirs = flatten(saved)
+    shown = differing[:3]
+    more = f" (and {len(differing) - 3} more)" if len(differing) > 3 else ""
+    was = ", ".join(f"{k}={_show(theirs.get(k))}" for k in shown)
+    asks = ", ".join(_show(ours.get(k)) for k in shown)
+    own = run_dir / "config.yaml"
+    raise ConfigError(
+        f"{run_dir} was started with {was}{more}, this command asks for {asks}: resume it with "
+        f"its own config (reslab train {own} --resume auto, or "
+        f"reslab.train({str(own)!r}, resume='auto') in Python) or choose another name (name=...)"
+    )
+
+
+def _show(value: Any) -> str:
+    return "(unset)" if value is None else str(value)
+
+
+# ----------------------------------------------------------------------------- writing
 def _write_config(cfg: Config, run_dir: Path) -> None:
-    if int(os.environ.get("RANK", "0")) == 0:  # only the main process writes
-        with atomic_open(run_dir / "config.yaml", "w") as f:
-            f.write(dump_config(cfg))
+    with atomic_open(run_dir / "config.yaml", "w") as f:
+        f.write(dump_config(cfg))
+
+
+def _holds_no_work(run_dir: Path) -> bool:
+    try:
+        entries = list(run_dir.iterdir())
+    except FileNotFoundError:
+        return False
+    for entry in entries:
+        if entry.name not in _DISPOSABLE:
+            return False
+    if CheckpointManager(run_dir / "checkpoints").paths():
+        return False
+    metrics = run_dir / "metrics.jsonl"
+    return not (metrics.exists() and metrics.read_text().strip())
