@@ -96,6 +96,9 @@ def _add_models(sub: argparse._SubParsersAction) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     if args.nproc and args.nproc > 1:
         return _launch_torchrun(args)
+    from reslab.utils.runtime import set_training_env
+
+    set_training_env()  # OpenMP reads its settings when torch loads: before the import below
     from reslab.engine import train
 
     run = train(args.config, args.overrides, resume=args.resume)

@@ -36,24 +36,28 @@ def resolve_device(name: str, info: DistInfo | None = None) -> torch.device:
         ) from None
 
 
-def configure_runtime(cfg: Config) -> None:
-    """Threads, determinism and cuDNN autotuning, before anything is built."""
-    if cfg.train.threads:
-        torch.set_num_threads(cfg.train.threads)
+def configure_runtime(cfg: Config, device_type: str) -> dict[str, Any]:
+    """Threads, the allocator, determinism and cuDNN autotuning, before anything is built; the
+    same settings `reslab bench` times. Returns what is in effect, for the run's log."""
+    from reslab.utils.runtime import apply_training_runtime
+
+    applied = apply_training_runtime(device_type, cfg.train.threads)
     if cfg.train.deterministic:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.use_deterministic_algorithms(True)
         torch.backends.cudnn.benchmark = False
     else:
         torch.backends.cudnn.benchmark = True
+    return applied
 
 
 def resolve_channels_last(cfg: Config, device: torch.device) -> bool:
-    """``train.channels_last``, with auto resolved to the layout measured fastest on the device:
-    NHWC on the CPU (oneDNN's convolutions; ResNet-56 training 1.2-1.3x faster than NCHW, see the
-    README's Performance section) and on CUDA (cuDNN's tensor-core kernels)."""
+    """``train.channels_last``, with auto resolved to the layout measured fastest on the device
+    (:func:`reslab.utils.runtime.preferred_channels_last`)."""
     if cfg.train.channels_last == "auto":
-        return device.type in ("cpu", "cuda")
+        from reslab.utils.runtime import preferred_channels_last
+
+        return preferred_channels_last(device)
     return bool(cfg.train.channels_last)
 
 

@@ -115,13 +115,14 @@ def train(
     directory / checkpoint file.
     """
     cfg = load_config(config, overrides)
-    configure_runtime(cfg)
-    info = distributed.setup(
+    device_type = (
         "cuda"
         if cfg.train.device.startswith("cuda")
         or (cfg.train.device == "auto" and torch.cuda.is_available())
         else "cpu"
     )
+    configure_runtime(cfg, device_type)
+    info = distributed.setup(device_type)
     try:
         return _train(cfg, info, resume)
     except OSError as e:
@@ -270,7 +271,7 @@ class _Trainer:
         )
         if info.is_main:
             write_json(self.run_dir / "model.json", _inference_meta(cfg, self.data))
-            _describe(cfg, self.data, info, self.run_dir)
+            _describe(cfg, self.data, info, self.run_dir, device)
             for line in self.schedule.warnings():
                 warnings.warn(line, stacklevel=1)
 
@@ -680,12 +681,17 @@ def _newest(ckpts: CheckpointManager) -> str:
     return paths[-1].name if paths else "none yet"
 
 
-def _describe(cfg: Config, data: RunData, info: distributed.DistInfo, run_dir: Path) -> None:
+def _describe(
+    cfg: Config, data: RunData, info: distributed.DistInfo, run_dir: Path, device: torch.device
+) -> None:
     per_rank = cfg.data.batch_size // info.world_size
     scale = f" over {info.world_size} processes ({per_rank} each)" if info.enabled else ""
+    hint = ""
+    if device.type == "cuda" and cfg.train.precision == "fp32" and torch.cuda.is_bf16_supported():
+        hint = " (fp32, as the paper; this GPU runs bf16 faster: train.precision=bf16)"
     print(
         f"run {run_dir}: {cfg.model.name} on {cfg.data.name} ({data.train_size} train images), "
         f"global batch {cfg.data.batch_size}{scale}, lr {cfg.optim.lr} (for the global batch), "
-        f"{cfg.train.iterations} iterations",
+        f"{cfg.train.iterations} iterations{hint}",
         flush=True,
     )
