@@ -2,7 +2,8 @@
 
 Each export is written to a temp file beside ``out``, reloaded from that file and run on a
 seeded sample input; only if it agrees with eager PyTorch is it moved over ``out``. A failed
-export therefore leaves no file, half-written or wrong.
+export therefore leaves no file, half-written or wrong. One process at a time exports to a
+given path; a second is refused (ClaimError) rather than racing it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import torch
 from reslab.errors import ReslabError
 from reslab.inference.loading import load_for_inference
 from reslab.models import ResNet, save_weights
+from reslab.utils.claim import claim_file
 from reslab.utils.io import current_umask
 
 ExportFormat = Literal["onnx", "torchscript", "safetensors"]
@@ -69,7 +71,7 @@ def export(
         expected = model(sample)
 
     write, run = _BACKENDS[format]
-    with _staged(out, SUFFIXES[format]) as tmp:
+    with claim_file(out, "export"), _staged(out, SUFFIXES[format]) as tmp:
         write(model, meta, sample, tmp, opset)
         got = run(tmp, sample)
         diff = (got.float() - expected).abs().max().item()
