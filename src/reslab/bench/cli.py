@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from dataclasses import replace
 
@@ -12,6 +13,8 @@ examples:
   reslab bench --model resnet56 --mode train eval e2e
   reslab bench --model resnet1202 --batch 8 --activation-checkpointing
   reslab bench --suite smoke --json        tiny sizes, seconds (CI)
+  reslab bench --trainer cifar10_resnet56  `reslab train` itself vs the reference and the bare step
+  reslab bench --suite data                image-folder decode + augment per core vs torchvision
 
 Each figure is shown beside the reference (a plain eager fp32 NCHW implementation of the same
 network and step, in its own process, timed in alternating windows in the same run).
@@ -27,7 +30,8 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--suite", choices=["cpu", "gpu", "smoke"], help="a predefined set of cases")
+    p.add_argument("--suite", choices=["cpu", "gpu", "smoke", "data"],
+                   help="a predefined set of cases; data: the image-folder input pipeline")  # fmt: skip
     p.add_argument("--dry-run", action="store_true",
                    help="with --suite gpu: the same cases on the CPU at tiny sizes")  # fmt: skip
     p.add_argument("--model", default="resnet56", help="a registered model (reslab models)")
@@ -39,14 +43,18 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
         help="train: bare training step; eval: inference; e2e: in-memory epoch vs a "
         "torchvision DataLoader pipeline; schedule: a whole run of --iterations",
     )
-    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--trainer", metavar="RECIPE",
+                   help="run `reslab train RECIPE` on synthetic data and time it from its log, "
+                   "beside the reference and reslab's bare step (CIFAR-shaped recipes)")  # fmt: skip
+    p.add_argument("--batch", type=int,
+                   help="batch size (default 128; --trainer: the recipe's; data suite: 32)")  # fmt: skip
     p.add_argument("--size", type=int, help="input height/width (default: the model's own)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto",
                    help="reslab's precision (auto: bf16 on CUDA, fp32 on CPU); "
                    "the reference always runs fp32")  # fmt: skip
-    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True,
-                   help="reslab's memory format (default: channels_last)")  # fmt: skip
+    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
+                   help="reslab's memory format (default: the trainer's choice for the device)")  # fmt: skip
     p.add_argument("--compile", action="store_true", help="torch.compile reslab's model")
     p.add_argument("--cuda-graphs", action="store_true",
                    help="capture reslab's training step in a CUDA graph (train, CUDA)")  # fmt: skip
@@ -59,7 +67,11 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, help="steps per timed window (default: ~1 s of work)")
     p.add_argument("--windows", type=int, help="timed windows per side (default 5)")
     p.add_argument("--warmup", type=int, help="untimed steps first (default 3)")
-    p.add_argument("--iterations", type=int, default=64_000, help="schedule mode: run length")
+    p.add_argument("--iterations", type=int,
+                   help="schedule mode: run length (default 64,000); --trainer: steps of each "
+                   "`reslab train` run (default 30)")  # fmt: skip
+    p.add_argument("--images", type=int, default=256,
+                   help="data suite: JPEGs written and read (default 256)")  # fmt: skip
     p.add_argument("--workers", type=int, default=2, help="reference DataLoader workers")
     p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                    help="extra environment for reslab's worker (e.g. OMP settings)")  # fmt: skip
@@ -78,6 +90,8 @@ def build_cases(args: argparse.Namespace):
 
     if args.dry_run and args.suite != "gpu":
         raise ConfigError("--dry-run goes with --suite gpu")
+    if args.trainer:
+        return [_trainer_case(args)]
     if args.suite == "gpu":
         cases = gpu_suite(dry_run=args.dry_run)
     elif args.suite:
@@ -91,12 +105,13 @@ def build_cases(args: argparse.Namespace):
         if precision == "auto":
             precision = "bf16" if device.startswith("cuda") else "fp32"
         size = args.size or get_spec(args.model).input_size[0]
+        iterations = args.iterations or 64_000
         modes = ["ckpt"] if args.activation_checkpointing else list(dict.fromkeys(args.mode))
         cases = [
             Case(
                 args.model,
                 mode,
-                args.batch,
+                args.batch or 128,
                 size,
                 device=device,
                 precision=precision,
@@ -104,7 +119,7 @@ def build_cases(args: argparse.Namespace):
                 compile=args.compile,
                 cuda_graphs=args.cuda_graphs,
                 workers=args.workers,
-                iterations=args.iterations if mode == "schedule" else 0,
+                iterations=iterations if mode == "schedule" else 0,
             )
             for mode in modes
         ]
@@ -116,12 +131,67 @@ def build_cases(args: argparse.Namespace):
     return [replace(c, **overrides) for c in cases] if overrides else cases
 
 
+def _trainer_case(args: argparse.Namespace):
+    """The trainer row for ``--trainer RECIPE``: model and batch from the recipe."""
+    from reslab.bench.runner import resolve_device
+    from reslab.bench.spec import trainer_case
+    from reslab.engine.config import load_config
+    from reslab.errors import ConfigError
+    from reslab.models import get_spec
+
+    cfg = load_config(args.trainer)
+    model = cfg.model.name
+    if get_spec(model).input_size != (32, 32):
+        raise ConfigError(
+            f"--trainer runs the recipe on synthetic 32x32 images; {args.trainer} trains "
+            f"{model} at {get_spec(model).input_size}: use a CIFAR-shaped recipe"
+        )
+    extra = {k: getattr(args, k) for k in ("steps", "windows", "warmup") if getattr(args, k)}
+    if args.iterations:
+        extra["iterations"] = args.iterations
+    return trainer_case(
+        args.trainer,
+        model,
+        args.batch or cfg.data.batch_size,
+        device=resolve_device(args.device),
+        workers=args.workers,
+        **extra,
+    )
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    """--suite data: the image-folder pipeline per core (see reslab.bench.data)."""
+    from rich.console import Console
+
+    from reslab.bench.data import render_data, run_data_bench
+    from reslab.utils.io import atomic_open
+
+    result = run_data_bench(
+        args.images,
+        size=args.size or 224,
+        batch=args.batch or 32,
+        windows=args.windows or 5,
+        log=lambda msg: print(msg, file=sys.stderr, flush=True),
+    )
+    text = json.dumps(result.as_dict(), indent=2)
+    if args.save:
+        with atomic_open(args.save, "w") as f:
+            f.write(text + "\n")
+    if args.json:
+        print(text)
+    else:
+        render_data(result, Console() if sys.stdout.isatty() else Console(width=200))
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from reslab.bench.report import render, to_json
     from reslab.bench.runner import run_cases
     from reslab.errors import ConfigError
     from reslab.utils.io import atomic_open
 
+    if args.suite == "data":
+        return cmd_data(args)
     env = {}
     for item in args.env:
         key, sep, value = item.partition("=")

@@ -1,0 +1,114 @@
+"""Folder training data stays uint8 until the device: the torchvision JPEG path decodes as PIL
+does, odd files keep PIL's behaviour, and the device-side normaliser matches the float path."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from reslab.data import IMAGENET_MEAN, IMAGENET_STD, BadImageWarning, ImageFolder, load_image
+from reslab.data.folder import decode_image_file
+from reslab.data.transforms import DeviceNormalize, eval_transform, imagenet_train_transform
+from reslab.errors import DataError
+
+
+def _photo(width: int = 40, height: int = 30) -> Image.Image:
+    """A smooth image (JPEG decoders agree closely on it, unlike on noise)."""
+    y, x = np.mgrid[0:height, 0:width]
+    rgb = np.stack([x * 255 // width, y * 255 // height, (x + y) % 256], -1).astype(np.uint8)
+    return Image.fromarray(rgb)
+
+
+def _as_tensor(image: Image.Image) -> torch.Tensor:
+    return torch.from_numpy(np.array(image)).permute(2, 0, 1)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L", "CMYK"])
+def test_jpegs_decode_as_pil_decodes_them(tmp_path, mode):
+    path = tmp_path / "a.jpg"
+    _photo().convert(mode).save(path, quality=95)
+    ours = decode_image_file(path)
+    assert ours.dtype == torch.uint8 and ours.shape == (3, 30, 40)
+    diff = (ours.int() - _as_tensor(load_image(path)).int()).abs()
+    assert diff.float().mean() < 1.0 and diff.max() <= 8  # two libjpeg builds, same image
+
+
+def test_exif_rotation_and_png_follow_load_image(tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees to display
+    _photo(40, 30).save(tmp_path / "rotated.jpg", exif=exif, quality=95)
+    assert decode_image_file(tmp_path / "rotated.jpg").shape == (3, 40, 30)
+    assert load_image(tmp_path / "rotated.jpg").size == (30, 40)
+    rgba = Image.new("RGBA", (4, 4), (0, 0, 255, 255))
+    rgba.putpixel((0, 0), (0, 0, 0, 0))
+    rgba.save(tmp_path / "alpha.png")
+    assert torch.equal(
+        decode_image_file(tmp_path / "alpha.png"), _as_tensor(load_image(tmp_path / "alpha.png"))
+    )
+
+
+def test_bad_jpegs_fail_as_in_pil(tmp_path):
+    buffer = io.BytesIO()
+    _photo().save(buffer, "JPEG")
+    (tmp_path / "truncated.jpg").write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    for name in ("truncated.jpg", "empty.jpg"):
+        with pytest.raises(DataError, match=name):
+            decode_image_file(tmp_path / name)
+    _photo().save(tmp_path / "big.jpg")
+    with pytest.raises(DataError, match="more than the limit of 100"):
+        decode_image_file(tmp_path / "big.jpg", max_pixels=100)
+
+
+def test_uint8_folder_skips_bad_files(tmp_path):
+    (tmp_path / "a").mkdir()
+    _photo().save(tmp_path / "a" / "0.jpg")
+    (tmp_path / "a" / "1.jpg").write_bytes(b"not a jpeg")
+    folder = ImageFolder(tmp_path, imagenet_train_transform(16, normalise=False), decode="uint8")
+    with pytest.warns(BadImageWarning, match="1.jpg"):
+        x, label = folder[1]
+    assert x.dtype == torch.uint8 and x.shape == (3, 16, 16) and label == 0
+    with pytest.raises(ValueError, match="decode"):
+        ImageFolder(tmp_path, decode="float")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("scale_aug", [False, True])
+def test_uint8_then_device_normalise_is_the_float_pipeline(scale_aug):
+    image = _photo(70, 50)
+    uint8 = imagenet_train_transform(32, scale_aug=scale_aug, normalise=False)
+    floats = imagenet_train_transform(32, scale_aug=scale_aug)
+    torch.manual_seed(3)
+    a = uint8(_as_tensor(image))
+    torch.manual_seed(3)
+    b = floats(image)
+    assert a.dtype == torch.uint8 and type(a) is torch.Tensor
+    normalise = DeviceNormalize(IMAGENET_MEAN, IMAGENET_STD, channels_last=True)
+    batch = normalise(torch.stack([a, a]))
+    assert batch.dtype == torch.float32 and batch.is_contiguous(memory_format=torch.channels_last)
+    # same crop and flip; resizing uint8 rounds where the float path does not
+    assert (batch[0] - b).abs().max() < 2.5 / 255 / min(IMAGENET_STD)
+
+
+def test_device_normalise_matches_eval_transform_and_refuses_floats():
+    image = Image.new("RGB", (40, 30), (128, 64, 0))
+    expected = eval_transform(16, 20)(image)
+    got = DeviceNormalize(IMAGENET_MEAN, IMAGENET_STD)(
+        eval_transform(16, 20, normalise=False)(image)
+    )
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
+    crops = torch.zeros(2, 10, 3, 4, 4, dtype=torch.uint8)  # a batch of 10-crops
+    assert DeviceNormalize(IMAGENET_MEAN, IMAGENET_STD)(crops).shape == crops.shape
+    with pytest.raises(TypeError, match="uint8"):
+        DeviceNormalize(IMAGENET_MEAN, IMAGENET_STD)(expected)
+
+
+def test_decoding_says_nothing_about_torchvision_deprecations(tmp_path):
+    _photo().save(tmp_path / "a.jpg")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        decode_image_file(tmp_path / "a.jpg")
