@@ -65,7 +65,8 @@ def make_shortcut(
 
     A: identity, zero-padded where the shape changes. B: 1x1 projection where the shape
     changes, identity elsewhere. C: 1x1 projection everywhere. Pre-activation projections have
-    no BN of their own: their input is already normalised (He et al. 2016).
+    no BN of their own: they take the block's pre-activated (BN-ReLU'd) input, as in the
+    authors' code (KaimingHe/resnet-1k-layers, resnet-pre-act.lua).
     """
     if option == "none":
         return None
@@ -79,6 +80,11 @@ def make_shortcut(
     return None
 
 
+def _first_norm(channels: int, pre_activated: bool) -> nn.Module:
+    """The block's first BN; none when its input is already pre-activated (see ResNet)."""
+    return nn.Identity() if pre_activated else nn.BatchNorm2d(channels)
+
+
 class _Block(nn.Module):
     """What both block types share: the shortcut path.
 
@@ -89,6 +95,9 @@ class _Block(nn.Module):
     """
 
     preact: bool
+    pre_activated: bool
+    """A pre-activation block whose input is already BN-ReLU'd (the net's first block): it has
+    no BN-ReLU of its own, and both its branches see that input."""
     residual: bool
     downsample: nn.Module | None
 
@@ -119,14 +128,16 @@ class BasicBlock(_Block):
         shortcut: Shortcut = "B",
         preact: bool = False,
         stride_on: StrideOn = "3x3",
+        pre_activated: bool = False,
     ) -> None:
         super().__init__()
+        self.pre_activated = preact and pre_activated
         del stride_on  # a basic block has only 3x3 convs
         out_ch = width
         self.preact = preact
         self.residual = shortcut != "none"
         self.conv1 = conv3x3(in_ch, width, stride)
-        self.bn1 = nn.BatchNorm2d(in_ch if preact else width)
+        self.bn1 = _first_norm(in_ch if preact else width, self.pre_activated)
         self.conv2 = conv3x3(width, out_ch)
         self.bn2 = nn.BatchNorm2d(width if preact else out_ch)
         self.relu = nn.ReLU(inplace=True)
@@ -134,7 +145,7 @@ class BasicBlock(_Block):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.preact:
-            pre = self.relu(self.bn1(x))
+            pre = x if self.pre_activated else self.relu(self.bn1(x))
             out = self.conv1(pre)
             out = self.conv2(self.relu(self.bn2(out)))
             return self._add_shortcut_(out, x, pre)
@@ -173,14 +184,16 @@ class Bottleneck(_Block):
         shortcut: Shortcut = "B",
         preact: bool = False,
         stride_on: StrideOn = "3x3",
+        pre_activated: bool = False,
     ) -> None:
         super().__init__()
+        self.pre_activated = preact and pre_activated
         out_ch = width * self.expansion
         s1, s3 = (1, stride) if stride_on == "3x3" else (stride, 1)
         self.preact = preact
         self.residual = shortcut != "none"
         self.conv1 = conv1x1(in_ch, width, s1)
-        self.bn1 = nn.BatchNorm2d(in_ch if preact else width)
+        self.bn1 = _first_norm(in_ch if preact else width, self.pre_activated)
         self.conv2 = conv3x3(width, width, s3)
         self.bn2 = nn.BatchNorm2d(width)
         self.conv3 = conv1x1(width, out_ch)
@@ -190,7 +203,7 @@ class Bottleneck(_Block):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.preact:
-            pre = self.relu(self.bn1(x))
+            pre = x if self.pre_activated else self.relu(self.bn1(x))
             out = self.conv1(pre)
             out = self.conv2(self.relu(self.bn2(out)))
             out = self.conv3(self.relu(self.bn3(out)))

@@ -109,7 +109,10 @@ def _register_family() -> None:
             )
             register_model(f"{prefix}{depth}", spec, num_classes=1000)
     # Pre-activation nets (He et al. 2016). CIFAR: basic 110 (6n+2, option A as in the 2015
-    # ResNet-110 it is compared with); bottleneck 164 and 1001 (9n+2) with projections.
+    # ResNet-110 it is compared with); bottleneck 164 and 1001 (9n+2) with projections, the
+    # stride on the first 1x1 conv as in the authors' KaimingHe/resnet-1k-layers
+    # resnet-pre-act.lua (ImageNet pre-act nets stride the 3x3, as fb.resnet.torch's
+    # preresnet.lua does).
     preact_cifar = {
         110: ("basic", 18, "A"),
         164: ("bottleneck", 18, "B"),
@@ -117,7 +120,10 @@ def _register_family() -> None:
     }
     for depth, (block, n, shortcut) in preact_cifar.items():
         for prefix, sc in (("preact_resnet", shortcut), ("preact_plain", "none")):
-            spec = ResNetSpec("cifar", block, (n, n, n), CIFAR_WIDTHS, sc, preact=True)
+            stride_on = "1x1" if block == "bottleneck" else "3x3"
+            spec = ResNetSpec(
+                "cifar", block, (n, n, n), CIFAR_WIDTHS, sc, preact=True, stride_on=stride_on
+            )
             register_model(f"{prefix}{depth}", spec, num_classes=10)
     for depth in (18, 34, 50, 101, 152):
         block, layers = imagenet[depth]

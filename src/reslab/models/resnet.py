@@ -108,11 +108,18 @@ class ResNet(nn.Module):
         else:
             self.conv1 = nn.Conv2d(in_channels, stem_width, 3, stride=1, padding=1, bias=False)
             self.maxpool = nn.Identity()
-        # Pre-activation CIFAR nets normalise inside the first block instead of in the stem.
-        self.stem_act = not (spec.preact and spec.family == "cifar")
-        self.bn1: nn.Module = nn.BatchNorm2d(stem_width) if self.stem_act else nn.Identity()
+        self.bn1 = nn.BatchNorm2d(stem_width)
         self.relu = nn.ReLU(inplace=True)
 
+        # Pre-activation nets follow the authors' code. The stem's BN-ReLU is the first block's
+        # pre-activation, shared by its residual branch and its shortcut; the block adds no
+        # second BN-ReLU (facebook/fb.resnet.torch models/preresnet.lua: the stem is
+        # conv-BN-ReLU(-maxpool) and the 'first' block skips its BN-ReLU, ImageNet and CIFAR;
+        # KaimingHe/resnet-1k-layers resnet-pre-act.lua: a stem conv, then the first unit's
+        # "common BN, ReLU" feeding both branches, which computes the same). Later blocks that
+        # change the shape share their BN-ReLU with the projection shortcut, which has no BN of
+        # its own (resnet-pre-act.lua; see make_shortcut). preresnet.lua departs there: its
+        # projections act on the raw input and end in a BN; reslab follows the 1k-layers code.
         block_cls = BLOCKS[spec.block]
         in_ch = stem_width
         self.stage_channels: list[int] = []
@@ -128,6 +135,7 @@ class ResNet(nn.Module):
                         shortcut=spec.shortcut,
                         preact=spec.preact,
                         stride_on=spec.stride_on,
+                        pre_activated=i == 1 and b == 0,
                     )
                 )
                 in_ch = width * block_cls.expansion
@@ -169,7 +177,7 @@ class ResNet(nn.Module):
         """Every 3x3 layer's response point (after BN, before ReLU/addition; paper Fig. 7)."""
         out: list[tuple[str, nn.Module]] = []
         if self.spec.family == "cifar":
-            out.append(("bn1", self.bn1) if self.stem_act else ("conv1", self.conv1))
+            out.append(("bn1", self.bn1))
         for si, stage in enumerate(self.stages(), start=1):
             for bi, block in enumerate(stage):
                 out += [(f"layer{si}.{bi}.{n}", m) for n, m in block.response_modules()]
@@ -177,10 +185,7 @@ class ResNet(nn.Module):
 
     def forward_features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """The output of every stage, highest resolution first."""
-        x = self.conv1(x)
-        if self.stem_act:
-            x = self.relu(self.bn1(x))
-        x = self.maxpool(x)
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         features = []
         for stage in self.stages():
             if self.activation_checkpointing and self.training and torch.is_grad_enabled():
