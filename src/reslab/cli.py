@@ -65,8 +65,10 @@ def cmd_models(args: argparse.Namespace) -> int:
         "params",
         "GFLOPs",
         "input",
+        "weights",
     ):
-        table.add_column(col, justify="left" if col in ("name", "family", "kind") else "right")
+        left = col in ("name", "family", "kind", "weights")
+        table.add_column(col, justify="left" if left else "right")
     for r in rows:
         table.add_row(
             r.name,
@@ -78,13 +80,16 @@ def cmd_models(args: argparse.Namespace) -> int:
             f"{r.params:,}",
             f"{r.gflops:.3f}",
             "x".join(map(str, r.input_size)),
+            ", ".join(r.weights) or "-",  # by name: models.create(name, weights=...)
         )
     _console().print(table)
     return 0
 
 
 def _add_models(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("models", help="list every registered model with params and FLOPs")
+    p = sub.add_parser(
+        "models", help="list every registered model with params, FLOPs and published weights"
+    )
     p.add_argument("action", nargs="?", choices=["list", "show"], default="list")
     p.add_argument("name", nargs="?", help="model name for `show`")
     p.add_argument("--filter", help="glob or substring, e.g. 'plain*' or resnet5")

@@ -210,9 +210,8 @@ def build_model(cfg: Config, data: RunData) -> nn.Module:
         **model_kwargs(cfg),
     )
     if m.pretrained:
-        source = Path(m.pretrained)
-        if source.is_dir():
-            source = source / "final.safetensors"
+        # a file, a run directory, or published weights by name ('resnet56.cifar10')
+        source = models.hub.resolve_pretrained(m.pretrained)
         models.load_weights(model, source, skip_head=True, adapt_input=True)
         _load_head_if_it_fits(model, source)
     if m.freeze_stages:

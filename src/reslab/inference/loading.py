@@ -3,6 +3,8 @@
 A run directory (``runs/NAME/``) holds ``final.safetensors`` whose metadata says how to build
 the model and prepare its inputs; ``model.json`` beside it holds the same dict. A weights file
 without metadata (a training checkpoint, say) works when a ``model.json`` sits beside it.
+Published weights work by name ('resnet56.cifar10', 'resnet50.IMAGENET1K_V2') or as their
+downloaded file: their entry in reslab.models.hub records the inputs they expect.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from reslab.errors import ConfigError, WeightsError
-from reslab.models import ResNet, create, load_weights, read_metadata
+from reslab.models import ResNet, create, hub, load_weights, read_metadata
 
 FINAL_WEIGHTS = "final.safetensors"
 MODEL_JSON = "model.json"
@@ -24,8 +26,13 @@ _REQUIRED = ("model", "num_classes", "in_channels", "image_size", "mean", "std")
 def load_for_inference(source: str | os.PathLike) -> tuple[ResNet, dict[str, Any]]:
     """The model in eval mode on the CPU, and its metadata (model, classes, preprocessing).
 
-    ``source`` is a run directory or a weights file saved by reslab with metadata.
+    ``source`` is a run directory, a weights file saved by reslab with metadata, a published
+    weights file, or published weights by name ('resnet56.cifar10').
     """
+    published = None if Path(source).exists() else hub.parse_weights_name(str(source))
+    if published is not None:
+        model = create(published.model, weights=published.tag)
+        return model.eval(), _checked(published.inference_metadata(), Path(published.file_name))
     weights = resolve_weights(source)
     meta = read_inference_metadata(weights)
     try:
@@ -61,6 +68,9 @@ def resolve_weights(source: str | os.PathLike) -> Path:
 def read_inference_metadata(weights: Path) -> dict[str, Any]:
     """The metadata stored in ``weights`` (or in model.json beside it), checked and completed."""
     meta: dict[str, Any] = read_metadata(weights) if weights.suffix == ".safetensors" else {}
+    published = hub.for_file(weights)
+    if "model" not in meta and published and not (weights.parent / MODEL_JSON).is_file():
+        meta = published.inference_metadata()  # a published file: its recorded inputs
     if "model" not in meta:
         # beside the file, or in the run directory above a run's checkpoints/
         sidecar = next(

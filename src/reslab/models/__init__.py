@@ -6,6 +6,7 @@
 ['plain20', 'plain32', 'plain44']
 """
 
+from reslab.models import hub
 from reslab.models.blocks import BasicBlock, Bottleneck, PadShortcut
 from reslab.models.freeze import FrozenBatchNorm2d, freeze_stages
 from reslab.models.profile import Profile, count_flops, count_params, profile
@@ -43,6 +44,7 @@ __all__ = [
     "default_num_classes",
     "freeze_stages",
     "get_spec",
+    "hub",
     "list_models",
     "load_weights",
     "model_table",

@@ -63,14 +63,23 @@ _MODEL_KWARGS = (
 )
 
 
-def create(name: str, **kwargs: Any) -> ResNet:
+def create(
+    name: str, *, weights: str | None = None, pretrained: bool = False, **kwargs: Any
+) -> ResNet:
     """Build a registered model.
 
     Keyword arguments are either model options (num_classes, in_channels, zero_init_residual,
     features_only, activation_checkpointing, dropout) or spec overrides (shortcut, stride_on,
     preact, ...), e.g. ``create("resnet20", shortcut="B", num_classes=100)``.
+
+    ``weights`` names published weights to load ('cifar10' for the CIFAR-10 ResNets,
+    torchvision's 'IMAGENET1K_V1'/'IMAGENET1K_V2' for ResNet-18..152, or 'DEFAULT');
+    ``pretrained=True`` means ``weights="DEFAULT"``. The number of classes then defaults to the
+    weights'; another number keeps a fresh classifier. ``reslab models`` lists them.
     """
     spec = get_spec(name)
+    if pretrained and weights is None:
+        weights = "DEFAULT"
     overrides = {k: kwargs.pop(k) for k in list(kwargs) if k in _SPEC_FIELDS}
     unknown = sorted(set(kwargs) - set(_MODEL_KWARGS))
     if unknown:
@@ -78,9 +87,17 @@ def create(name: str, **kwargs: Any) -> ResNet:
         raise ConfigError(f"unknown option(s) {', '.join(unknown)} for create(); valid: {valid}")
     if overrides:
         spec = dataclasses.replace(spec, **overrides)
+    published = None
+    if weights is not None:
+        from reslab.models import hub
+
+        published = hub.get_weights(name, weights)
+        kwargs.setdefault("num_classes", published.num_classes)
     kwargs.setdefault("num_classes", _DEFAULT_CLASSES[name])
     model = ResNet(spec, **kwargs)
     model.name = name  # type: ignore[assignment]
+    if published is not None:
+        hub.load_published(model, published)
     return model
 
 

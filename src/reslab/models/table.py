@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from reslab.models.hub import weight_tags
 from reslab.models.profile import count_flops, count_params
 from reslab.models.registry import create, default_num_classes, get_spec, list_models
 
@@ -24,6 +25,8 @@ class ModelRow:
     """Forward GFLOPs (2 FLOPs per multiply-add) at the native input size."""
     input_size: tuple[int, int, int]
     num_classes: int
+    weights: tuple[str, ...] = ()
+    """Published weights loadable by name (models.create(name, weights=...))."""
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -48,6 +51,7 @@ def describe(name: str, *, with_flops: bool = True) -> ModelRow:
         gflops=flops / 1e9,
         input_size=size,
         num_classes=default_num_classes(name),
+        weights=tuple(weight_tags(name)),
     )
 
 
