@@ -39,6 +39,13 @@ def test_ctrl_c_then_resume_auto_completes_like_an_uninterrupted_run(tmp_path):
     runs, whole_runs = tmp_path / "runs", tmp_path / "whole"
     run = runs / "r"
     whole = start(*_args(whole_runs), log=tmp_path / "whole.log")
+    try:
+        _stop_resume_and_compare(tmp_path, runs, run, whole, whole_runs)
+    finally:
+        kill_tree(whole)
+
+
+def _stop_resume_and_compare(tmp_path, runs, run, whole, whole_runs) -> None:
     stopped = start(*_args(runs), log=tmp_path / "stopped.log")
     try:
         wait_for(run / "checkpoints" / "step_00000010.pt", stopped, timeout=180)
