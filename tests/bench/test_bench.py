@@ -198,3 +198,92 @@ def test_bench_cli_builds_cases_from_options():
     )  # fmt: skip
     (case,) = build_cases(args)
     assert (case.mode, case.batch, case.precision) == ("ckpt", 8, "fp32")
+
+
+def _bench_json(*args: str, timeout: int = 300) -> list | dict:
+    out = subprocess.run(
+        [sys.executable, "-m", "reslab", "bench", *args, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout)
+
+
+def test_trainer_row_runs_reslab_train_beside_the_reference_and_bare_step():
+    (row,) = _bench_json(
+        "--trainer", "cifar10_resnet20", "--batch", "8", "--iterations", "2", "--steps", "1",
+        "--windows", "1", "--warmup", "1",
+    )  # fmt: skip
+    assert row["mode"] == "trainer" and row["model"] == "resnet20" and row["batch"] == 8
+    for key in ("img_s", "ref_img_s", "ratio", "bare_img_s", "e2e_vs_bare", "peak_mem"):
+        assert _positive_finite(row[key]), (key, row[key])
+    assert row["peak_mem_kind"] == "trainer_peak_rss"
+    assert row["reference"].endswith("(bench.reference.CifarResNet)")
+    assert any("`reslab train cifar10_resnet20`" in note for note in row["notes"])
+
+
+def test_trainer_command_is_the_recipe_at_its_defaults(tmp_path):
+    from reslab.bench.trainer import trainer_command
+
+    case = suite("cpu")[-1]
+    assert (case.mode, case.recipe, case.model, case.batch) == (
+        "trainer", "cifar10_resnet56", "resnet56", 128,
+    )  # fmt: skip
+    assert [t.minimum for t in case.targets] == [1.3, 0.95]
+    cmd = trainer_command(case, tmp_path)
+    assert cmd[3:5] == ["train", "cifar10_resnet56"]
+    overrides = dict(arg.split("=", 1) for arg in cmd[5:])
+    # only the data, the run length and what keeps evaluation out of the timed windows
+    assert set(overrides) == {
+        "data.name", "data.batch_size", "train.device", "train.iterations", "train.log_every",
+        "train.eval_every", "train.checkpoint_every", "train.progress", "train.tensorboard",
+        "name", "out_dir",
+    }  # fmt: skip
+    assert overrides["data.name"] == "synthetic" and overrides["train.eval_every"] == "30"
+
+
+def test_trainer_case_validation():
+    from reslab.bench.spec import trainer_case
+
+    with pytest.raises(ConfigError, match="recipe"):
+        Case("resnet20", "trainer", iterations=10, steps=2)
+    with pytest.raises(ConfigError, match="as it is"):
+        trainer_case("cifar10_resnet20", "resnet20", 128, channels_last=False)
+    with pytest.raises(ConfigError, match="2 log windows"):
+        trainer_case("cifar10_resnet20", "resnet20", 128, iterations=5, steps=5)
+
+
+def test_data_suite_compares_the_folder_pipeline_per_core():
+    result = _bench_json(
+        "--suite", "data", "--images", "8", "--windows", "1", "--size", "32", "--batch", "4"
+    )
+    assert _positive_finite(result["img_s"]) and _positive_finite(result["ref_img_s"])
+    assert _positive_finite(result["ratio"]) and result["target"] == 2.5
+    profile = result["profile"]
+    assert set(profile) == {
+        "torchvision reference",
+        "reslab before (PIL, float in the worker)",
+        "reslab (uint8 until the device)",
+    }
+    ours = profile["reslab (uint8 until the device)"]
+    assert {"decode (torchvision)", "crop + resize", "flip", "collate"} <= set(ours)
+    assert ours["total"] > 0 and "to float + normalise" not in ours
+
+
+def test_bench_reslab_side_is_built_as_the_trainer_builds_it():
+    from reslab.bench.workloads import ReslabStep, channels_last, reslab_model
+    from reslab.utils.runtime import preferred_channels_last
+
+    case = Case("resnet20", "train", 4, 16)
+    cpu = torch.device("cpu")
+    assert channels_last(case, cpu) == preferred_channels_last(cpu)
+    model = reslab_model(case, cpu)
+    assert model.conv1.weight.is_contiguous(memory_format=torch.channels_last) == (
+        preferred_channels_last(cpu)
+    )
+    step = ReslabStep(model, case, cpu)
+    assert not step.scaler.is_enabled()
+    assert step.optimizer.defaults.get("fused") or step.optimizer.defaults.get("foreach")
