@@ -30,7 +30,14 @@ from reslab.utils.io import atomic_open
 RESUME_HOW = "--resume auto, or resume='auto' in Python"
 """How to ask for a resume, worded for the command line and the Python API alike."""
 
-_DISPOSABLE = {"config.yaml", "metrics.jsonl", "tensorboard", "checkpoints", LOCK_NAME}
+_DISPOSABLE = {
+    "config.yaml",
+    "model.json",
+    "metrics.jsonl",
+    "tensorboard",
+    "checkpoints",
+    LOCK_NAME,
+}
 """What a run that failed before its first checkpoint may hold and still be discarded."""
 
 
