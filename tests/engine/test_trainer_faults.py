@@ -41,34 +41,38 @@ def _cfg(tmp_path):
 def _checkpointed_run(tmp_path):
     cfg = _cfg(tmp_path)
     CheckpointManager(cfg.run_dir / "checkpoints").save(
-        {"model": {"w": torch.ones(2)}, "optimizer": {}}, 7
+        {"model": {"w": torch.ones(2)}, "optimizer": {}, "config": cfg.to_dict()}, 7
     )
     return cfg
 
 
 def test_a_new_run_refuses_a_directory_that_holds_one(tmp_path, monkeypatch):
     monkeypatch.delenv("TORCHELASTIC_RESTART_COUNT", raising=False)
-    with pytest.raises(ConfigError, match="already holds a run"):
-        rundir.prepare_run_dir(_checkpointed_run(tmp_path), None, torch.device("cpu"))
+    with (
+        pytest.raises(ConfigError, match="already holds a run"),
+        rundir.open_run_dir(_checkpointed_run(tmp_path), None, torch.device("cpu")),
+    ):
+        pass
 
 
 def test_a_torchrun_restart_resumes_without_being_told(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCHELASTIC_RESTART_COUNT", "1")
-    run_dir, found = rundir.prepare_run_dir(
-        _checkpointed_run(tmp_path), None, torch.device("cpu")
-    )
-    assert found[0]["step"] == 7 and found[1].name == "step_00000007.pt"
+    cfg = _checkpointed_run(tmp_path)
+    with rundir.open_run_dir(cfg, None, torch.device("cpu")) as run:
+        state, path = run.checkpoint
+    assert state["step"] == 7 and path.name == "step_00000007.pt"
 
 
-@pytest.mark.parametrize("rank,written", [("0", True), ("1", False)])
+@pytest.mark.parametrize("rank,written", [(0, True), (1, False)])
 def test_resume_auto_on_a_fresh_directory_starts_fresh(tmp_path, monkeypatch, rank, written):
-    monkeypatch.setenv("RANK", rank)
+    monkeypatch.setattr(distributed, "broadcast_flag", lambda flag, info, device: flag)
     cfg = _cfg(tmp_path)
-    run_dir, found = rundir.prepare_run_dir(cfg, "auto", torch.device("cpu"))
-    assert found is None and run_dir == cfg.run_dir
-    assert (run_dir / "config.yaml").is_file() == written  # only rank 0 writes
+    info = distributed.DistInfo(rank=rank, world_size=2)
+    with rundir.open_run_dir(cfg, "auto", torch.device("cpu"), info) as run:
+        assert run.checkpoint is None and run.path == cfg.run_dir
+        assert (run.path / "config.yaml").is_file() == written  # only rank 0 writes
     if written:
-        assert yaml.safe_load((run_dir / "config.yaml").read_text())["name"] == "r"
+        assert yaml.safe_load((run.path / "config.yaml").read_text())["name"] == "r"
 
 
 def test_a_lost_peer_is_recognised_and_summarised():
