@@ -41,7 +41,9 @@ def _changed_setting_is_refused_or_retrained(result, study: Path, before: dict, 
         assert _finished(study) == before  # nothing retrained, nothing deleted
     else:
         after = _finished(study)
-        assert after.keys() == before.keys() and all(after[k] != before[k] for k in before)
+        assert after.keys() == before.keys()
+        kept = [k for k in before if after[k] == before[k]]
+        assert kept == [], f"{key} changed to {new}, yet these runs were silently reused: {kept}"
         assert _iterations(study) == {new}
 
 
