@@ -224,8 +224,11 @@ def test_resume_of_a_missing_directory_creates_nothing(tmp_path):
 
 def test_a_new_run_refuses_a_run_and_says_how_to_resume_from_either_side(tmp_path):
     _started_run(_cfg(tmp_path))
-    with pytest.raises(ConfigError, match="already holds a run") as refused:
-        rundir.prepare_run_dir(_cfg(tmp_path), None, CPU)
+    with (
+        pytest.raises(ConfigError, match="already holds a run") as refused,
+        rundir.open_run_dir(_cfg(tmp_path), None, CPU),
+    ):
+        pass
     assert "--resume auto, or resume='auto' in Python" in str(refused.value)
 
 
