@@ -112,3 +112,17 @@ def test_decoding_says_nothing_about_torchvision_deprecations(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         decode_image_file(tmp_path / "a.jpg")
+
+
+def test_batched_decode_on_a_device_matches_the_per_file_decode(tmp_path):
+    from reslab.data.folder import decode_jpegs_on
+
+    _photo().save(tmp_path / "a.jpg")
+    _photo().convert("CMYK").save(tmp_path / "c.jpg")
+    blobs = [(tmp_path / "a.jpg").read_bytes(), (tmp_path / "c.jpg").read_bytes(), b"junk"]
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    a, cmyk, junk = decode_jpegs_on(blobs, device)
+    assert cmyk is None and junk is None  # left to decode_image_file
+    assert a is not None and a.device.type == device and a.dtype == torch.uint8
+    diff = (a.cpu().int() - decode_image_file(tmp_path / "a.jpg").int()).abs()
+    assert diff.float().mean() < 1.0  # nvJPEG and libjpeg-turbo agree closely

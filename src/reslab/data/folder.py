@@ -82,16 +82,7 @@ _JPEG_SOI, _JPEG_EOI = b"\xff\xd8", b"\xff\xd9"
 def _decode_plain_jpeg(data: bytes, max_pixels: int) -> torch.Tensor | None:
     """A complete RGB or grayscale JPEG within ``max_pixels`` decoded by torchvision, else None
     (the caller then decodes with PIL, which also reports what is wrong with the file)."""
-    if not (data.startswith(_JPEG_SOI) and data.rstrip(b"\0").endswith(_JPEG_EOI)):
-        return None
-    try:
-        with Image.open(io.BytesIO(data)) as header:  # reads the header only
-            width, height = header.size
-            if header.format != "JPEG" or header.mode not in ("RGB", "L"):
-                return None
-    except (OSError, SyntaxError, ValueError):
-        return None
-    if width * height > max_pixels:
+    if not _is_plain_jpeg(data, max_pixels):
         return None
     from torchvision.io import ImageReadMode, decode_jpeg
 
@@ -106,6 +97,57 @@ def _decode_plain_jpeg(data: bytes, max_pixels: int) -> torch.Tensor | None:
             )
     except RuntimeError:
         return None
+
+
+def decode_jpegs_on(
+    blobs: list[bytes], device: torch.device | str = "cuda"
+) -> list[torch.Tensor | None]:
+    """Decode many files' bytes at once on ``device`` (torchvision's batched nvJPEG decoder on
+    CUDA), as uint8 RGB [3, H, W] tensors there; None for any that is not a plain RGB or
+    grayscale JPEG (decode those with :func:`decode_image_file`). Elsewhere than CUDA, or if
+    the batched decode fails, each is decoded on the CPU and moved to ``device``.
+    """
+    device = torch.device(device)
+    plain = [_is_plain_jpeg(b, DEFAULT_MAX_PIXELS) for b in blobs]
+    wanted = [b for b, ok in zip(blobs, plain) if ok]
+    decoded: list[torch.Tensor | None] | None = None
+    if device.type == "cuda" and torch.cuda.is_available() and wanted:
+        from torchvision.io import ImageReadMode, decode_jpeg
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                decoded = list(
+                    decode_jpeg(
+                        [torch.frombuffer(bytearray(b), dtype=torch.uint8) for b in wanted],
+                        mode=ImageReadMode.RGB,
+                        apply_exif_orientation=True,
+                        device=device,
+                    )
+                )
+        except RuntimeError:
+            decoded = None
+    if decoded is None:
+        cpu = [_decode_plain_jpeg(b, DEFAULT_MAX_PIXELS) for b in wanted]
+        decoded = [None if t is None else t.to(device) for t in cpu]
+    it = iter(decoded)
+    return [next(it) if ok else None for ok in plain]
+
+
+def _is_plain_jpeg(data: bytes, max_pixels: int) -> bool:
+    """A complete RGB or grayscale JPEG within ``max_pixels`` (from its header only)."""
+    if not (data.startswith(_JPEG_SOI) and data.rstrip(b"\0").endswith(_JPEG_EOI)):
+        return False
+    try:
+        with Image.open(io.BytesIO(data)) as header:
+            width, height = header.size
+            return (
+                header.format == "JPEG"
+                and header.mode in ("RGB", "L")
+                and width * height <= max_pixels
+            )
+    except (OSError, SyntaxError, ValueError):
+        return False
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
