@@ -166,6 +166,7 @@ def test_two_studies_started_at_once_into_one_directory(tmp_path):
         "degradation",
         "--depths",
         "20",
+        "32",
         "--seeds",
         "0",
         "--iterations",
@@ -181,9 +182,9 @@ def test_two_studies_started_at_once_into_one_directory(tmp_path):
         "train.progress=false",
     ]
     outcomes = _at_once(args, args, timeout=1500)
-    _, loser = _one_proceeds(outcomes, _named(outcomes, tmp_path, "deg"))
+    _one_proceeds(outcomes, _named(outcomes, tmp_path, "deg"))
     results = json.loads((tmp_path / "deg" / "results.json").read_text())
-    assert [r["model"] for r in results["runs"]] == ["plain20", "resnet20"]
+    assert [r["model"] for r in results["runs"]] == ["plain20", "resnet20", "plain32", "resnet32"]
 
 
 @pytest.mark.slow
