@@ -108,7 +108,8 @@ def preferred_channels_last(device: torch.device) -> bool:
     Measured, `reslab train cifar10_resnet56 data.name=synthetic train.iterations=40
     train.channels_last=true|false`, fp32:
     - CPU, AVX-512 EPYC: 195-206 img/s channels_last vs 157-164 NCHW;
-    - CPU, AVX-512 Xeon (2 cores): see README's Performance section;
+    - CPU, AVX-512 Xeon, 2 cores, measured while other jobs loaded the machine (load 10-13),
+      runs alternating: 46 and 60 img/s channels_last vs 17 and 21 NCHW;
     - CUDA: channels_last (timm, RTX 3090, AMP: 1,218 vs 826 img/s for ResNet-50).
     Other devices (MPS, XPU) keep NCHW, which they were not measured on.
     """
