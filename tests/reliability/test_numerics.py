@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
 
 import pytest
 import torch
@@ -22,23 +21,18 @@ def _digest(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_exploding_loss_stops_at_the_step_and_keeps_the_last_checkpoint(digits_run, tmp_path):
-    run = shutil.copytree(digits_run, tmp_path / "digits")
-    resumed_from = _digest(run / "checkpoints" / "step_00000020.pt")
-    result = reslab(
-        *tiny(tmp_path, "digits", "optim.lr=1e6", "train.checkpoint_every=1", iterations=40),
-        "--resume",
-        "auto",
-    )
+def test_exploding_loss_stops_at_the_step_and_keeps_the_last_checkpoint(tmp_path):
+    # 20 sane steps (the constant warm-up at 0.1), then a rate of 1e6 blows the loss up
+    explode = ("optim.lr=1e6", "schedule.warmup_lr=0.1", "schedule.warmup_max_iters=20")
+    result = reslab(*tiny(tmp_path, "digits", *explode, "train.checkpoint_every=1", iterations=40))
     line = assert_clean_failure(result, "non-finite", "lower optim.lr")
     failed_at = int(re.search(r"step (\d+)", line).group(1))
     last_good = re.search(r"last good checkpoint \((step_\d+\.pt)\) is intact", line).group(1)
     assert 20 < failed_at < 40
     # the checkpoint the error names is the newest one, it loads, and its weights are finite
-    state, path = CheckpointManager(run / "checkpoints").load_latest()
-    assert path.name == last_good and state["step"] < failed_at
-    if state["step"] != 20:
-        assert _digest(run / "checkpoints" / "step_00000020.pt") == resumed_from
+    state, path = CheckpointManager(tmp_path / "digits" / "checkpoints").load_latest()
+    assert path.name == last_good and 20 <= state["step"] < failed_at
+    assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
 
 
 def test_nan_input_batch_is_named_and_stops_the_run(tmp_path):

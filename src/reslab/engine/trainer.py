@@ -27,7 +27,7 @@ from reslab.engine.evaluate import EvalResult, run_eval
 from reslab.engine.graphs import GraphedTrainStep
 from reslab.engine.logger import MetricsLogger
 from reslab.engine.optim import EMA, build_optimizer, set_lr
-from reslab.engine.rundir import prepare_run_dir
+from reslab.engine.rundir import RunDir, open_run_dir
 from reslab.engine.schedule import Schedule
 from reslab.engine.setup import (
     RunData,
@@ -144,27 +144,15 @@ def train(
         distributed.teardown(info)
 
 
-class _TmpRunDir:  # TEMPORARY until rundir.open_run_dir lands
-    def __init__(self, cfg, resume, device, info):
-        self.path, self.checkpoint = prepare_run_dir(cfg, resume, device)
-        self.config = cfg
-
-    def discard_if_unused(self):
-        pass
-
-    def release(self):
-        pass
-
-
-open_run_dir = _TmpRunDir
-
-
 def _train(cfg: Config, info: distributed.DistInfo, resume: str | None) -> Run:
-    trainer = _Trainer(cfg, info, resume)
-    try:
-        return trainer.fit()
-    finally:
-        trainer.close()
+    device = resolve_device(cfg.train.device, info)
+    # claimed for the life of the run; removed again if it fails before doing any work
+    with open_run_dir(cfg, resume, device, info) as rundir:
+        trainer = _Trainer(rundir, info, device)
+        try:
+            return trainer.fit()
+        finally:
+            trainer.close()
 
 
 @dataclass
@@ -206,17 +194,10 @@ class TrainState:
 class _Trainer:
     """One run: set up from the config, then (step -> log -> evaluate -> checkpoint)* -> finish."""
 
-    def __init__(self, cfg: Config, info: distributed.DistInfo, resume: str | None) -> None:
+    def __init__(self, rundir: RunDir, info: distributed.DistInfo, device: torch.device) -> None:
         self.t_start = time.perf_counter()
-        self.info = info
-        self.device = resolve_device(cfg.train.device, info)
-        self.rundir = open_run_dir(cfg, resume, self.device, info)
-        try:
-            self._setup(self.rundir.config)
-        except BaseException:
-            self.rundir.discard_if_unused()
-            self.rundir.release()
-            raise
+        self.info, self.device, self.rundir = info, device, rundir
+        self._setup(rundir.config)
 
     # ------------------------------------------------------------------ setup
     def _setup(self, cfg: Config) -> None:
@@ -295,9 +276,7 @@ class _Trainer:
             print(f"resumed {self.run_dir} from {path.name} at step {self.state.step}", flush=True)
 
     def close(self) -> None:
-        if hasattr(self, "logger"):
-            self.logger.close()
-        self.rundir.release()
+        self.logger.close()
 
     # ------------------------------------------------------------------ the loop
     def fit(self) -> Run:
@@ -345,6 +324,7 @@ class _Trainer:
                 ):
                     self._checkpoint()
                     status, stopped_by = "interrupted", stop.signum
+                    self.bar.advance_to(state.step)
                     self._say_stopped(stop.signum)
                     break
         self.logger.close()
