@@ -105,3 +105,17 @@ def test_missing_onnx_runtime_says_how_to_install(run_dir, tmp_path, monkeypatch
 def test_unknown_format_is_refused(run_dir, tmp_path):
     with pytest.raises(ReslabError, match="unknown export format 'tflite'"):
         export(run_dir, tmp_path / "m.tflite", format="tflite")
+
+
+def test_the_export_bound_scales_with_the_logits():
+    """fp32 rounding scales with the values: a faithful export of a net with huge logits (a deep
+    net early in training) is not refused, and a NaN never passes."""
+    import math
+
+    import torch
+
+    from reslab.inference.export import MAX_ABS_DIFF, tolerance
+
+    assert tolerance(torch.tensor([0.5, -0.2])) == MAX_ABS_DIFF
+    assert tolerance(torch.tensor([1e30, 3.0])) == pytest.approx(MAX_ABS_DIFF * 1e30)
+    assert math.isnan(tolerance(torch.tensor([float("nan"), 1.0])))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -118,19 +117,6 @@ def open_run_dir(
                 path.rmdir()
 
 
-def prepare_run_dir(
-    cfg: Config, resume: str | None, device: torch.device
-) -> tuple[Path, tuple[dict, Path] | None]:
-    """The run directory and the checkpoint to resume from, claimed only while they are
-    chosen. Superseded by :func:`open_run_dir`, which holds the claim for the run's life."""
-    info = distributed.DistInfo(
-        rank=int(os.environ.get("RANK", "0")), world_size=int(os.environ.get("WORLD_SIZE", "1"))
-    )
-    with open_run_dir(cfg, resume, device, info) as run:
-        return run.path, run.checkpoint
-
-
-# ----------------------------------------------------------------------------- choosing
 def _locate(cfg: Config, resume: str | None) -> tuple[Path, Path | None]:
     """The run directory, and the checkpoint file if ``resume`` names one."""
     if resume is None or resume == "auto":

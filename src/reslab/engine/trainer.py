@@ -27,7 +27,7 @@ from reslab.engine.evaluate import EvalResult, run_eval
 from reslab.engine.graphs import GraphedTrainStep
 from reslab.engine.logger import MetricsLogger
 from reslab.engine.optim import EMA, build_optimizer, set_lr
-from reslab.engine.rundir import RunDir, open_run_dir
+from reslab.engine.rundir import RESUME_HOW, RunDir, open_run_dir
 from reslab.engine.schedule import Schedule
 from reslab.engine.setup import (
     RunData,
@@ -129,7 +129,7 @@ def train(
         if e.errno in (errno.ENOSPC, errno.EDQUOT):
             raise TrainingError(
                 f"the disk is full (writing {e.filename or 'a run file'}); the checkpoints "
-                "saved so far are intact: free some space, then continue with --resume auto"
+                f"saved so far are intact: free some space, then continue ({RESUME_HOW})"
             ) from None
         raise
     except RuntimeError as e:
@@ -137,7 +137,7 @@ def train(
             raise TrainingError(
                 f"process {info.rank} of {info.world_size} lost contact with the others "
                 f"({distributed.first_line(e)}); another process has probably failed (see its "
-                "error). The checkpoints saved so far are intact: continue with --resume auto"
+                f"error). The checkpoints saved so far are intact: continue ({RESUME_HOW})"
             ) from None
         raise
     finally:
@@ -234,7 +234,7 @@ class _Trainer:
         if cfg.train.compile:
             self.train_model = torch.compile(self.model)
         self.graphed = _graphed_step(
-            cfg, device, info, self.train_model, self.model, self.optimizer
+            cfg, device, info, self.train_model, self.model, self.optimizer, self.scaler
         )
         if info.enabled:
             self.train_model = nn.parallel.DistributedDataParallel(
@@ -463,6 +463,7 @@ def _graphed_step(
     train_model: nn.Module,
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
 ) -> GraphedTrainStep | None:
     if not cfg.train.cuda_graphs:
         return None
@@ -479,6 +480,7 @@ def _graphed_step(
         optimizer,
         dtype=autocast_dtype(cfg.train.precision),
         label_smoothing=cfg.optim.label_smoothing,
+        scaler=scaler,
     )
 
 
