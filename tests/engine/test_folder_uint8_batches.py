@@ -38,5 +38,7 @@ def test_folder_training_batches_are_uint8_until_the_device(tmp_path):
     x, y = data.to_device(x, y, torch.device("cpu"))
     assert x.dtype == torch.float32 and x.is_contiguous(memory_format=torch.channels_last)
     assert x.min() > -2.2 and x.max() < 2.7  # ImageNet-normalised
-    ex, _ = next(iter(data.evals["test"]))  # evaluation batches arrive normalised
-    assert ex.dtype == torch.float32 and ex.shape[1:] == (3, 8, 8)
+    ex, _ = next(iter(data.evals["test"]))  # evaluation batches too: uint8 until the device
+    assert ex.dtype == torch.uint8 and ex.shape[1:] == (3, 8, 8)
+    ex = data.on_device(ex)
+    assert ex.dtype == torch.float32 and ex.min() > -2.2 and ex.max() < 2.7

@@ -121,13 +121,15 @@ def ten_crop_transform(
     resize: int = 256,
     mean: Sequence[float] = IMAGENET_MEAN,
     std: Sequence[float] = IMAGENET_STD,
+    normalise: bool = True,
 ) -> v2.Compose:
-    """The paper's 10-crop testing: four corners and centre, and their flips, as [10, C, H, W]."""
+    """The paper's 10-crop testing: four corners and centre, and their flips, as [10, C, H, W]
+    (uint8 with ``normalise=False``, for :class:`DeviceNormalize` on the device)."""
     return v2.Compose(
         [
             v2.ToImage(),
             v2.Resize(resize, antialias=True),
-            *_to_normalised(mean, std),
+            *(_to_normalised(mean, std) if normalise else [v2.ToPureTensor()]),
             v2.TenCrop(size),
             StackCrops(),
         ]

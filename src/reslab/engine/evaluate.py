@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,8 +57,10 @@ def run_eval(
     precision: str = "fp32",
     info: DistInfo | None = None,
     classes: list[str] | None = None,
+    on_device: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> EvalResult:
-    """Evaluate ``model`` over ``batches`` of (x, y); x may hold crops as [B, K, C, H, W]."""
+    """Evaluate ``model`` over ``batches`` of (x, y); x may hold crops as [B, K, C, H, W].
+    ``on_device`` finishes each batch once it is on the device (uint8 -> normalised)."""
     info = info or DistInfo()
     was_training = model.training
     model.eval()
@@ -68,6 +71,8 @@ def run_eval(
     for x, y in batches:
         x = x.to(device, non_blocking=True)
         y = y.to(device, non_blocking=True)
+        if on_device is not None:
+            x = on_device(x)
         crops = x.shape[1] if x.ndim == 5 else 0
         if crops:
             x = x.flatten(0, 1)
@@ -119,6 +124,7 @@ def evaluate(
     The dataset defaults to the one the run was trained on; preprocessing is the run's own.
     """
     from reslab import data as rdata
+    from reslab.data.transforms import DeviceNormalize
     from reslab.engine.setup import ShardSampler, resolve_device
     from reslab.errors import ConfigError
     from reslab.inference import load_for_inference
@@ -141,9 +147,9 @@ def evaluate(
         size = int(meta["image_size"][0])
         resize = int(meta.get("resize") or round(size * 256 / 224))
         tf = (rdata.ten_crop_transform if ten_crop else rdata.eval_transform)(
-            size, resize, meta["mean"], meta["std"]
+            size, resize, meta["mean"], meta["std"], normalise=False
         )
-        ds = rdata.ImageFolder(folder, tf)
+        ds = rdata.ImageFolder(folder, tf, decode="uint8")  # uint8 until the device
         if model.in_channels != 3:
             raise ConfigError(
                 f"{folder} holds RGB images but the model takes {model.in_channels} channel(s)"
@@ -156,7 +162,10 @@ def evaluate(
         loader = torch.utils.data.DataLoader(
             ds, batch_size=batch_size, num_workers=2, sampler=ShardSampler(len(ds), DistInfo())
         )
-        return run_eval(model, loader, num_classes, device=dev, classes=classes)
+        normalise = DeviceNormalize(meta["mean"], meta["std"])
+        return run_eval(
+            model, loader, num_classes, device=dev, classes=classes, on_device=normalise
+        )
     same_data = name == meta.get("data")
     splits = rdata.load_splits(
         name,

@@ -4,7 +4,8 @@ Training images stay uint8 until the device: DataLoader workers decode them to u
 (``ImageFolder(decode="uint8")``), crop, resize and flip them in uint8, and the batches are
 collated and pinned as uint8; ``RunData.on_device`` (a :class:`~reslab.data.transforms.
 DeviceNormalize`) makes them normalised floats once the trainer has moved them to the device.
-Evaluation batches arrive normalised (the same decoder, resize and centre crop, normalised in
+Evaluation batches go the same way (the same decoder, resize and centre crop, normalised on the
+device by the same ``on_device``; formerly normalised in
 the workers), since the evaluation loop feeds its loaders to the model as they come.
 """
 
@@ -56,7 +57,7 @@ def build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
     )
     eval_ds = ImageFolder(
         eval_dir,
-        rdata.eval_transform(d.image_size, resize, mean, std),
+        rdata.eval_transform(d.image_size, resize, mean, std, normalise=False),
         max_bad_files=d.max_bad_files,
         decode="uint8",
     )

@@ -558,6 +558,7 @@ def _evaluate(
             device=device,
             precision=cfg.train.precision if dtype else "fp32",
             info=info,
+            on_device=data.on_device,
         )
         out[f"{split}_error"] = res.top1_error
         out[f"{split}_loss"] = res.loss
@@ -586,6 +587,7 @@ def _finish(
         device=device,
         info=info,
         classes=data.classes,
+        on_device=data.on_device,
     )
     final = {
         "test_error": result.top1_error,
