@@ -178,6 +178,18 @@ def _saved_config(run_dir: Path, state: dict[str, Any]) -> dict[str, Any] | None
 def _check_same_run(cfg: Config, saved: dict[str, Any] | None, run_dir: Path) -> None:
     if saved is None:
         return  # a checkpoint from before configs were saved: nothing to compare with
+    own = run_dir / "config.yaml"
+    how = (
+        f"resume it with its own config (reslab train {own} --resume auto, or "
+        f"reslab.train({str(own)!r}, resume='auto') in Python) or choose another name (name=...)"
+    )
+    try:  # a config saved by an earlier reslab gets today's defaults for keys added since
+        saved = load_config(saved).to_dict()
+    except ConfigError as e:
+        raise ConfigError(
+            f"{run_dir} was started by an earlier reslab whose config no longer loads ({e}): "
+            "start a new run (another name) with today's recipe"
+        ) from None
     differing = config_diff(saved, cfg)
     if not differing:
         return
@@ -185,14 +197,10 @@ def _check_same_run(cfg: Config, saved: dict[str, Any] | None, run_dir: Path) ->
     theirs = flatten(saved)
     shown = differing[:3]
     more = f" (and {len(differing) - 3} more)" if len(differing) > 3 else ""
-    was = ", ".join(f"{k}={_show(theirs.get(k))}" for k in shown)
-    asks = ", ".join(_show(ours.get(k)) for k in shown)
-    own = run_dir / "config.yaml"
-    raise ConfigError(
-        f"{run_dir} was started with {was}{more}, this command asks for {asks}: resume it with "
-        f"its own config (reslab train {own} --resume auto, or "
-        f"reslab.train({str(own)!r}, resume='auto') in Python) or choose another name (name=...)"
+    was = ", ".join(
+        f"{k}={_show(theirs.get(k))} (this command: {_show(ours.get(k))})" for k in shown
     )
+    raise ConfigError(f"{run_dir} was started with {was}{more}: {how}")
 
 
 def _show(value: Any) -> str:
