@@ -350,7 +350,9 @@ def test_a_run_started_by_an_earlier_reslab_is_refused_in_one_line(tmp_path):
         state = torch.load(ckpt, weights_only=True)
         state["config"]["schedule"]["milestones"] = [32000, 48000]
         torch.save(state, ckpt)
-    with pytest.raises(ConfigError, match="started by an earlier reslab.*milestones") as refused:
-        with rundir.open_run_dir(_cfg(tmp_path, "train.iterations=40"), "auto", CPU):
-            pytest.fail("the body must not run")
+    with (
+        pytest.raises(ConfigError, match="started by an earlier reslab.*milestones") as refused,
+        rundir.open_run_dir(_cfg(tmp_path, "train.iterations=40"), "auto", CPU),
+    ):
+        pytest.fail("the body must not run")
     assert "\n" not in str(refused.value)
