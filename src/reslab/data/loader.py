@@ -103,8 +103,9 @@ class DeviceLoader:
         epoch = self.epoch
         for b in range(start_batch, len(self)):
             batch = indices[b * self.batch_size : (b + 1) * self.batch_size]
-            self._generator.manual_seed(derive_seed(_AUGMENT, self.seed, epoch, self.rank, b))
-            x = self.augment(images.index_select(0, batch), self._generator, self.train)
+            seed = derive_seed(_AUGMENT, self.seed, epoch, self.rank, b)
+            self._generator.manual_seed(seed)
+            x = self.augment(images.index_select(0, batch), self._generator, self.train, seed=seed)
             if self.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             yield x, labels.index_select(0, batch)

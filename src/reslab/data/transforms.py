@@ -15,6 +15,7 @@ from PIL import Image
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
+from reslab.data.augment import auto_augment_policy
 from reslab.data.folder import to_rgb
 from reslab.errors import DataError
 
@@ -37,12 +38,16 @@ def imagenet_train_transform(
     mean: Sequence[float] = IMAGENET_MEAN,
     std: Sequence[float] = IMAGENET_STD,
     normalise: bool = True,
+    auto_augment: str = "none",
 ) -> v2.Compose:
-    """Training crops: RandomResizedCrop + flip, or with ``scale_aug`` the paper's recipe.
+    """Training crops: RandomResizedCrop + flip, or with ``scale_aug`` the paper's recipe;
+    ``auto_augment`` ("trivialaugment", "randaugment") adds that torchvision policy after the
+    flip, on the uint8 crop, as torchvision's reference recipes do.
 
     The paper's scale augmentation resizes the shorter side to a random length in [256, 480]
     (scaled by size/224), takes a random ``size`` crop and flips it. The paper's colour
-    augmentation is not included. Takes a PIL image or a uint8 [3, H, W] tensor; returns a
+    augmentation (PCA lighting) runs on the device: ``data.lighting``,
+    :class:`~reslab.data.augment.TrainBatchAugment`. Takes a PIL image or a uint8 [3, H, W] tensor; returns a
     normalised float tensor, or with ``normalise=False`` a uint8 one (normalise it with
     :class:`DeviceNormalize`).
     """
@@ -55,7 +60,9 @@ def imagenet_train_transform(
     else:
         geometry = [v2.RandomResizedCrop(size, antialias=True)]
     last = _to_normalised(mean, std) if normalise else [v2.ToPureTensor()]
-    return v2.Compose([v2.ToImage(), *geometry, v2.RandomHorizontalFlip(), *last])
+    policy = auto_augment_policy(auto_augment)
+    colour = [policy] if policy is not None else []
+    return v2.Compose([v2.ToImage(), *geometry, v2.RandomHorizontalFlip(), *colour, *last])
 
 
 def eval_transform(

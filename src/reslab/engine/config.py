@@ -51,9 +51,18 @@ class ModelConfig:
     """Freeze the stem and the first N stages when fine-tuning."""
     activation_checkpointing: bool = False
     """Recompute each stage in backward to save activation memory."""
+    stochastic_depth: float = 0.0
+    """Stochastic depth (Huang et al. 2016): the last block drops its residual branch with this
+    probability, block i of N with i/N of it (linear in depth); 0 = off (the paper)."""
 
     def __post_init__(self) -> None:
         _check(0.0 <= self.dropout < 1.0, "model.dropout", "must be in [0, 1)", self.dropout)
+        _check(
+            0.0 <= self.stochastic_depth < 1.0,
+            "model.stochastic_depth",
+            "must be in [0, 1)",
+            self.stochastic_depth,
+        )
         _check(self.freeze_stages >= 0, "model.freeze_stages", "must be >= 0", self.freeze_stages)
         _check(
             self.stem_width is None or self.stem_width >= 1,
@@ -91,6 +100,23 @@ class DataConfig:
     """Brightness/contrast jitter strength (off in the paper)."""
     image_size: int = 224
     """Crop size for image folders."""
+    eval_image_size: int | None = None
+    """Image folders: centre-crop size for evaluation (and predict); None: image_size. FixRes
+    (Touvron et al. 2019): a net trained on 176 crops tests better at 224."""
+    eval_resize: int | None = None
+    """Image folders: shorter side before the evaluation crop; None: eval size * 256/224."""
+    auto_augment: Literal["none", "trivialaugment", "randaugment"] = "none"
+    """Per-image TrivialAugmentWide or RandAugment (torchvision defaults), on uint8 images."""
+    random_erase: float = 0.0
+    """Random erasing: each training image gets an erased rectangle with this probability."""
+    lighting: float = 0.0
+    """Image folders: AlexNet's PCA colour (lighting) noise with this std (0.1 in the 2012 and
+    2015 ImageNet recipes), ImageNet's eigenvalues and eigenvectors; 0 = off."""
+    mixup_alpha: float = 0.0
+    """MixUp with a Beta(alpha, alpha) mixing weight per batch; 0 = off."""
+    cutmix_alpha: float = 0.0
+    """CutMix with a Beta(alpha, alpha) area per batch; 0 = off. With MixUp too, each batch
+    gets one of the two, chosen with equal probability (torchvision's reference script)."""
     scale_aug: bool = False
     """Folder data: the paper's scale augmentation instead of random-resized-crop."""
     num_workers: int = 4
@@ -105,6 +131,14 @@ class DataConfig:
         )
         self.val_size = split_size(self.val_size, "data.val_size")
         _check(self.crop_pad >= 0, "data.crop_pad", "must be >= 0", self.crop_pad)
+        for key in ("mixup_alpha", "cutmix_alpha", "lighting"):
+            _check(getattr(self, key) >= 0, f"data.{key}", "must be >= 0", getattr(self, key))
+        _check(
+            0 <= self.random_erase <= 1, "data.random_erase", "must be in [0, 1]", self.random_erase
+        )
+        for key in ("eval_image_size", "eval_resize"):
+            value = getattr(self, key)
+            _check(value is None or value >= 1, f"data.{key}", "must be >= 1", value)
 
 
 @dataclass
@@ -125,6 +159,11 @@ class OptimConfig:
     """Label smoothing of the cross-entropy loss."""
     ema_decay: float = 0.0
     """Keep an exponential moving average of the weights with this decay (0 = off)."""
+    clip_grad_norm: float = 0.0
+    """Clip the gradients' global L2 norm to this before each step (0 = off)."""
+    scale_lr_with_batch: int | None = None
+    """The batch that lr is given for: the run uses lr * data.batch_size / this (the linear
+    scaling rule, Goyal et al. 2017); None uses lr as given."""
 
     def __post_init__(self) -> None:
         _check(self.lr > 0, "optim.lr", "must be > 0", self.lr)
@@ -137,6 +176,15 @@ class OptimConfig:
             self.label_smoothing,
         )
         _check(0 <= self.ema_decay < 1, "optim.ema_decay", "must be in [0, 1)", self.ema_decay)
+        _check(
+            self.clip_grad_norm >= 0, "optim.clip_grad_norm", "must be >= 0", self.clip_grad_norm
+        )
+        _check(
+            self.scale_lr_with_batch is None or self.scale_lr_with_batch >= 1,
+            "optim.scale_lr_with_batch",
+            "must be a batch size >= 1 or null",
+            self.scale_lr_with_batch,
+        )
 
 
 @dataclass
@@ -150,6 +198,9 @@ class ScheduleConfig:
     """multistep: the factor at each milestone."""
     warmup_iters: int = 0
     """Linear warm-up from 0 over this many iterations."""
+    warmup_start: float = 0.0
+    """The linear warm-up starts at this fraction of the peak lr instead of 0 (torchvision's
+    lr_warmup_decay)."""
     warmup_lr: float | None = None
     """A constant low lr at the start (the paper uses 0.01 for ResNet-110)."""
     warmup_until_train_error: float | None = None
@@ -171,12 +222,22 @@ class ScheduleConfig:
                 )
         _check(self.gamma > 0, "schedule.gamma", "must be > 0", self.gamma)
         _check(self.warmup_iters >= 0, "schedule.warmup_iters", "must be >= 0", self.warmup_iters)
+        _check(
+            0 <= self.warmup_start < 1,
+            "schedule.warmup_start",
+            "must be in [0, 1)",
+            self.warmup_start,
+        )
 
 
 @dataclass
 class TrainConfig:
     iterations: int = 64000
     """Optimizer steps in the whole run."""
+    accumulate: int = 1
+    """Micro-batches per optimizer step: each process runs data.batch_size / (processes *
+    accumulate) images at a time and steps once per data.batch_size images (a batch larger than
+    memory; the same gradient, up to BatchNorm seeing smaller batches)."""
     seed: int = 0
     """Seed for the model init, data order and augmentation."""
     device: str = "auto"
@@ -218,6 +279,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for key in (
             "iterations",
+            "accumulate",
             "eval_every",
             "log_every",
             "checkpoint_every",

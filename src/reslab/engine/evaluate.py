@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -58,9 +58,14 @@ def run_eval(
     info: DistInfo | None = None,
     classes: list[str] | None = None,
     on_device: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    tta: Literal["none", "flip"] = "none",
 ) -> EvalResult:
     """Evaluate ``model`` over ``batches`` of (x, y); x may hold crops as [B, K, C, H, W].
-    ``on_device`` finishes each batch once it is on the device (uint8 -> normalised)."""
+    ``on_device`` finishes each batch once it is on the device (uint8 -> normalised).
+    ``tta="flip"``: test-time augmentation, the softmax averaged over each image and its mirror
+    image (with crops: over every crop and its mirror)."""
+    if tta not in ("none", "flip"):
+        raise ValueError(f"tta must be 'none' or 'flip', got {tta!r}")
     info = info or DistInfo()
     was_training = model.training
     model.eval()
@@ -76,10 +81,13 @@ def run_eval(
         crops = x.shape[1] if x.ndim == 5 else 0
         if crops:
             x = x.flatten(0, 1)
+        views = [x, x.flip(-1)] if tta == "flip" else [x]
         with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
-            logits = model(x).float()
-        if crops:  # average the crops' probabilities (10-crop testing)
-            probs = logits.softmax(1).view(-1, crops, num_classes).mean(1)
+            outs = [model(v).float() for v in views]
+        logits = outs[0]
+        if crops or len(outs) > 1:  # average the views' probabilities (10-crop, flip TTA)
+            probs = torch.stack([o.softmax(1) for o in outs]).mean(0)
+            probs = probs.view(-1, crops or 1, num_classes).mean(1)
             loss = F.nll_loss(probs.clamp_min(1e-12).log(), y, reduction="sum")
         else:
             probs = logits
@@ -118,10 +126,16 @@ def evaluate(
     batch_size: int = 500,
     device: str = "auto",
     ten_crop: bool = False,
+    tta: Literal["none", "flip"] = "none",
+    image_size: int | None = None,
+    resize: int | None = None,
 ) -> EvalResult:
     """Evaluate trained weights (a run directory or a reslab .safetensors file) on a dataset.
 
     The dataset defaults to the one the run was trained on; preprocessing is the run's own.
+    ``tta="flip"`` averages each image's softmax with its mirror image's. Image folders:
+    ``image_size`` (centre crop) and ``resize`` (shorter side first) replace the run's own
+    evaluation sizes, e.g. a net trained on 176 crops tested at 224 after a 232 resize.
     """
     from reslab import data as rdata
     from reslab.data.transforms import DeviceNormalize
@@ -144,8 +158,10 @@ def evaluate(
         # a run's data.root holds train/ and val/ (or test/); a folder given by hand is the split
         wanted = ("train",) if split == "train" else ("val", "test")
         folder = next((folder / n for n in wanted if (folder / n).is_dir()), folder)
-        size = int(meta["image_size"][0])
-        resize = int(meta.get("resize") or round(size * 256 / 224))
+        size = image_size or int(meta["image_size"][0])
+        if resize is None:
+            resize = meta.get("resize") if image_size is None else None
+            resize = int(resize or round(size * 256 / 224))
         tf = (rdata.ten_crop_transform if ten_crop else rdata.eval_transform)(
             size, resize, meta["mean"], meta["std"], normalise=False
         )
@@ -164,7 +180,11 @@ def evaluate(
         )
         normalise = DeviceNormalize(meta["mean"], meta["std"])
         return run_eval(
-            model, loader, num_classes, device=dev, classes=classes, on_device=normalise
+            model, loader, num_classes, device=dev, classes=classes, on_device=normalise, tta=tta
+        )
+    if image_size is not None or resize is not None:
+        raise ConfigError(
+            f"image_size and resize are for image folders; {name} is evaluated at its own size"
         )
     same_data = name == meta.get("data")
     splits = rdata.load_splits(
@@ -190,7 +210,7 @@ def evaluate(
     loader = rdata.DeviceLoader(
         ds, batch_size, augment=aug, train=False, shuffle=False, drop_last=False, device=dev
     )
-    return run_eval(model, loader, num_classes, device=dev, classes=classes or ds.classes)
+    return run_eval(model, loader, num_classes, device=dev, classes=classes or ds.classes, tta=tta)
 
 
 def _run_data_root(source: Path) -> str | None:

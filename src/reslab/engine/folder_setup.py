@@ -7,6 +7,13 @@ DeviceNormalize`) makes them normalised floats once the trainer has moved them t
 Evaluation batches go the same way (the same decoder, resize and centre crop, normalised on the
 device by the same ``on_device``; formerly normalised in
 the workers), since the evaluation loop feeds its loaders to the model as they come.
+
+Augmentations beyond crop and flip: auto-augment runs per image in the workers on the uint8
+crop (as in torchvision's reference recipes); PCA lighting, random erasing and MixUp/CutMix run
+on the device on the normalised batch (``RunData.train_augment``). Lighting is added there
+rather than in the workers because it is one batched multiply-add on the device, needs float
+pixels (the workers stay uint8, a quarter of the bytes to pin and copy), and adding it after
+normalisation is exact: normalisation is affine, so ``rgb`` in [0, 1] units is ``rgb / std``.
 """
 
 from __future__ import annotations
@@ -20,17 +27,30 @@ from reslab.data.folder import ImageFolder
 from reslab.data.transforms import DeviceNormalize
 from reslab.engine.config import Config
 from reslab.engine.distributed import DistInfo
-from reslab.engine.setup import RunData, ShardSampler, resolve_channels_last, resolve_device
+from reslab.engine.setup import (
+    RunData,
+    ShardSampler,
+    resolve_channels_last,
+    resolve_device,
+    train_batch_augment,
+)
 from reslab.errors import ConfigError, DataError
 
 
 def train_folder(
-    root: str | Path, image_size: int, *, scale_aug: bool = False, max_bad_files: int = 10
+    root: str | Path,
+    image_size: int,
+    *,
+    scale_aug: bool = False,
+    max_bad_files: int = 10,
+    auto_augment: str = "none",
 ) -> ImageFolder:
     """A folder's training images as the trainer reads them: uint8 [3, size, size] crops."""
     return ImageFolder(
         root,
-        rdata.imagenet_train_transform(image_size, scale_aug=scale_aug, normalise=False),
+        rdata.imagenet_train_transform(
+            image_size, scale_aug=scale_aug, normalise=False, auto_augment=auto_augment
+        ),
         max_bad_files=max_bad_files,
         decode="uint8",
     )
@@ -51,13 +71,19 @@ def build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
             f"{root} must hold train/ and val/ (or test/) folders with one sub-folder per class"
         )
     mean, std = rdata.IMAGENET_MEAN, rdata.IMAGENET_STD
-    resize = round(d.image_size * 256 / 224)
+    # evaluation (and predict) may use another size than training (FixRes: train 176, test 224)
+    eval_size = d.eval_image_size or d.image_size
+    resize = d.eval_resize or round(eval_size * 256 / 224)
     train_ds = train_folder(
-        train_dir, d.image_size, scale_aug=d.scale_aug, max_bad_files=d.max_bad_files
+        train_dir,
+        d.image_size,
+        scale_aug=d.scale_aug,
+        max_bad_files=d.max_bad_files,
+        auto_augment=d.auto_augment,
     )
     eval_ds = ImageFolder(
         eval_dir,
-        rdata.eval_transform(d.image_size, resize, mean, std, normalise=False),
+        rdata.eval_transform(eval_size, resize, mean, std, normalise=False),
         max_bad_files=d.max_bad_files,
         decode="uint8",
     )
@@ -102,11 +128,12 @@ def build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
         num_classes=len(train_ds.classes),
         in_channels=3,
         classes=list(train_ds.classes),
-        image_size=(d.image_size, d.image_size),
+        image_size=(eval_size, eval_size),
         mean=tuple(mean),
         std=tuple(std),
         resize=resize,
         on_device=DeviceNormalize(mean, std, channels_last=channels_last),
         train_size=len(train_ds),
         sizes={"train": len(train_ds), "test": len(eval_ds)},
+        train_augment=train_batch_augment(cfg, len(train_ds.classes), tuple(std)),
     )

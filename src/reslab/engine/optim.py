@@ -38,6 +38,14 @@ def _fused_ok(model: nn.Module) -> bool:
     )
 
 
+def peak_lr(cfg: OptimConfig, global_batch: int) -> float:
+    """The run's peak rate: ``lr``, scaled linearly with the global batch when
+    ``scale_lr_with_batch`` names the batch it was given for (Goyal et al. 2017)."""
+    if cfg.scale_lr_with_batch is None:
+        return cfg.lr
+    return cfg.lr * global_batch / cfg.scale_lr_with_batch
+
+
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
     for group in optimizer.param_groups:
         group["lr"] = lr

@@ -17,7 +17,8 @@ def lr_at(step: int, total: int, base_lr: float, cfg: ScheduleConfig) -> float:
     A pure function of the step: a resumed run gets the rates of an uninterrupted one.
     """
     if cfg.warmup_iters and step < cfg.warmup_iters:
-        return base_lr * (step + 1) / cfg.warmup_iters
+        start = cfg.warmup_start
+        return base_lr * (start + (1 - start) * (step + 1) / cfg.warmup_iters)
     if cfg.name == "constant":
         return base_lr
     if cfg.name == "multistep":

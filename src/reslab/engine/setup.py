@@ -78,15 +78,24 @@ class RunData:
     sizes: dict[str, int] = field(default_factory=dict)
 
     on_device: Callable[[torch.Tensor], torch.Tensor] | None = None
-    """Applied to each training batch once it is on the device (e.g. uint8 -> normalised)."""
+    """Applied to each training and evaluation batch once it is on the device (e.g. uint8 ->
+    normalised)."""
+    train_augment: rdata.augment.TrainBatchAugment | None = None
+    """Training batches only, after ``on_device``: PCA lighting, random erasing, MixUp/CutMix
+    (the last two turn the labels into class probabilities)."""
 
     def to_device(
-        self, x: torch.Tensor, y: torch.Tensor, device: torch.device
+        self, x: torch.Tensor, y: torch.Tensor, device: torch.device, *, seed: int = 0
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """A training batch on ``device``, ready for the model."""
+        """A training batch on ``device``, ready for the model; ``seed`` fixes the random draws
+        of ``train_augment``."""
         x = x.to(device, non_blocking=True)
         y = y.to(device, non_blocking=True)
-        return (self.on_device(x) if self.on_device is not None else x), y
+        if self.on_device is not None:
+            x = self.on_device(x)
+        if self.train_augment is not None:
+            x, y = self.train_augment(x, y, seed)
+        return x, y
 
     def set_epoch(self, epoch: int) -> None:
         self.train.set_epoch(epoch) if hasattr(
@@ -102,17 +111,40 @@ class RunData:
         return it
 
 
+def train_batch_augment(
+    cfg: Config, num_classes: int, std: tuple[float, ...]
+) -> rdata.augment.TrainBatchAugment | None:
+    """The device-side augmentations of normalised training batches that ``cfg`` asks for."""
+    d = cfg.data
+    augment = rdata.augment.TrainBatchAugment(
+        num_classes=num_classes,
+        channel_std=std,
+        lighting=d.lighting,
+        random_erase=d.random_erase,
+        mixup_alpha=d.mixup_alpha,
+        cutmix_alpha=d.cutmix_alpha,
+    )
+    return augment if augment.enabled else None
+
+
 def build_data(cfg: Config, device: torch.device, info: DistInfo) -> RunData:
     d = cfg.data
-    if d.batch_size % info.world_size:
-        raise ConfigError(
-            f"data.batch_size={d.batch_size} must divide evenly among {info.world_size} processes"
+    split = info.world_size * cfg.train.accumulate
+    if d.batch_size % split:
+        how = (
+            f"{info.world_size} processes x {cfg.train.accumulate} micro-batches (train.accumulate)"
         )
-    per_rank = d.batch_size // info.world_size
+        raise ConfigError(f"data.batch_size={d.batch_size} must divide evenly into {how}")
+    per_rank = d.batch_size // split  # one micro-batch of one process
     if d.name == "folder":
         from reslab.engine.folder_setup import build_folder
 
         return build_folder(cfg, per_rank, info)
+    for key in ("lighting", "eval_image_size", "eval_resize"):
+        if getattr(d, key):
+            raise ConfigError(
+                f"data.{key} is for image folders (data.name=folder), not {d.name}: leave it off"
+            )
     splits = rdata.load_splits(
         d.name, d.root, val_size=d.val_size, seed=d.split_seed, download=d.download
     )
@@ -123,7 +155,11 @@ def build_data(cfg: Config, device: torch.device, info: DistInfo) -> RunData:
         )
     aug = rdata.BatchAugment(
         rdata.AugmentConfig(
-            crop_pad=d.crop_pad, flip=d.flip, rotate_deg=d.rotate_deg, color_jitter=d.color_jitter
+            crop_pad=d.crop_pad,
+            flip=d.flip,
+            rotate_deg=d.rotate_deg,
+            color_jitter=d.color_jitter,
+            auto_augment=d.auto_augment,
         ),
         splits.mean,
         splits.std,
@@ -154,6 +190,8 @@ def build_data(cfg: Config, device: torch.device, info: DistInfo) -> RunData:
         splits.test, d.eval_batch_size, train=False, shuffle=False, drop_last=False, **common
     )
     c, h, w = splits.train.image_shape
+    if d.auto_augment != "none" and c != 3:
+        raise ConfigError(f"data.auto_augment needs RGB images; {d.name} has {c} channel(s)")
     sizes = {"train": len(splits.train), "test": len(splits.test)}
     if splits.val is not None:
         sizes["val"] = len(splits.val)
@@ -168,6 +206,7 @@ def build_data(cfg: Config, device: torch.device, info: DistInfo) -> RunData:
         std=splits.std,
         train_size=len(splits.train),
         sizes=sizes,
+        train_augment=train_batch_augment(cfg, len(splits.train.classes), tuple(splits.std)),
     )
 
 
@@ -216,6 +255,8 @@ def build_model(cfg: Config, data: RunData) -> nn.Module:
         _load_head_if_it_fits(model, source)
     if m.freeze_stages:
         models.freeze_stages(model, m.freeze_stages)  # weights and BN statistics
+    if m.stochastic_depth:
+        model.set_stochastic_depth(m.stochastic_depth)
     return model
 
 

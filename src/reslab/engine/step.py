@@ -1,5 +1,9 @@
-"""The forward half of a training step, shared by the trainer, its CUDA-graphed step and the
-benchmarks: autocast at the run's precision, logits, cross-entropy in fp32."""
+"""The training step, shared by the trainer, its CUDA-graphed step and the benchmarks.
+
+``forward_loss`` (autocast at the run's precision, logits, cross-entropy in fp32) then
+``optimizer_step``, which is ``backward`` then ``apply_gradients``. With gradient accumulation
+the trainer runs ``forward_loss`` and ``backward`` once per micro-batch and ``apply_gradients``
+once: the same functions, so the two paths cannot drift apart."""
 
 from __future__ import annotations
 
@@ -25,8 +29,9 @@ def forward_loss(
     label_smoothing: float = 0.0,
     cache_enabled: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(loss, logits)`` of one batch. ``cache_enabled=False`` for a CUDA-graph capture (cached
-    weight casts would outlive it)."""
+    """``(loss, logits)`` of one batch. ``y`` holds class indices [B], or class probabilities
+    [B, classes] (MixUp/CutMix targets). ``cache_enabled=False`` for a CUDA-graph capture
+    (cached weight casts would outlive it)."""
     with torch.autocast(
         x.device.type,
         dtype=dtype or torch.float32,
@@ -38,12 +43,40 @@ def forward_loss(
     return loss, logits
 
 
-def optimizer_step(
-    loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler
-) -> None:
-    """The backward half: gradients of ``loss``, then one optimizer step (through ``scaler``,
-    which is a no-op unless fp16 enabled it)."""
-    optimizer.zero_grad(set_to_none=True)
+def backward(loss: torch.Tensor, scaler: torch.amp.GradScaler, *, micro_batches: int = 1) -> None:
+    """Add the gradients of ``loss`` to the parameters' ``.grad``. Each of ``micro_batches``
+    equal micro-batches contributes ``loss / micro_batches``, so together they give the gradient
+    of the whole batch's mean loss."""
+    if micro_batches > 1:
+        loss = loss / micro_batches
     scaler.scale(loss).backward()
+
+
+def apply_gradients(
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    *,
+    clip_grad_norm: float = 0.0,
+) -> None:
+    """One optimizer step on the accumulated gradients (through ``scaler``, a no-op unless fp16
+    enabled it). ``clip_grad_norm`` > 0 first scales the gradients down to that global L2 norm;
+    under fp16 they are unscaled first, so the bound is on the true gradients."""
+    if clip_grad_norm > 0:
+        scaler.unscale_(optimizer)
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        torch.nn.utils.clip_grad_norm_(params, clip_grad_norm)
     scaler.step(optimizer)
     scaler.update()
+
+
+def optimizer_step(
+    loss: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    *,
+    clip_grad_norm: float = 0.0,
+) -> None:
+    """The backward half of a one-batch step: gradients of ``loss``, then one optimizer step."""
+    optimizer.zero_grad(set_to_none=True)
+    backward(loss, scaler)
+    apply_gradients(optimizer, scaler, clip_grad_norm=clip_grad_norm)

@@ -6,6 +6,7 @@ final.safetensors + model.json (everything `reslab predict` needs) and summary.j
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import math
@@ -20,13 +21,14 @@ import torch
 from torch import nn
 
 from reslab import models
+from reslab.data.loader import derive_seed
 from reslab.engine import distributed
 from reslab.engine.checkpoint import CheckpointManager, rng_state, set_rng_state
 from reslab.engine.config import Config, load_config
 from reslab.engine.evaluate import EvalResult, run_eval
 from reslab.engine.graphs import GraphedTrainStep
 from reslab.engine.logger import MetricsLogger
-from reslab.engine.optim import EMA, build_optimizer, set_lr
+from reslab.engine.optim import EMA, build_optimizer, peak_lr, set_lr
 from reslab.engine.rundir import RESUME_HOW, RunDir, open_run_dir
 from reslab.engine.schedule import Schedule
 from reslab.engine.setup import (
@@ -38,7 +40,7 @@ from reslab.engine.setup import (
     resolve_channels_last,
     resolve_device,
 )
-from reslab.engine.step import autocast_dtype, forward_loss, optimizer_step
+from reslab.engine.step import apply_gradients, autocast_dtype, backward, forward_loss
 from reslab.errors import CheckpointError, ConfigError, TrainingError
 from reslab.utils.io import write_json
 from reslab.utils.progress import ProgressBar
@@ -158,7 +160,8 @@ def _train(cfg: Config, info: distributed.DistInfo, resume: str | None) -> Run:
 @dataclass
 class TrainState:
     """Where the loop is. Saved in every checkpoint and restored from it as one object, so a
-    field added here is saved and restored by construction."""
+    field added here is saved and restored by construction. Checkpoints are taken between
+    optimizer steps only, so a step's gradient accumulation is never half done in one."""
 
     step: int = 0
     """Optimizer steps taken."""
@@ -173,8 +176,12 @@ class TrainState:
     """Training time before this process started (earlier runs of a resumed run)."""
     window: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
     """The running loss/error sums since the last log line (loss*n, errors, n)."""
+    best_val_error: float | None = None
+    """The lowest validation error (%) so far; its weights are best.safetensors."""
+    best_val_step: int | None = None
+    """The step at which that error was measured."""
 
-    _ADDED_LATER = {"window": [0.0, 0.0, 0.0]}
+    _ADDED_LATER = {"window": [0.0, 0.0, 0.0], "best_val_error": None, "best_val_step": None}
     """Fields that checkpoints of earlier reslab versions lack, and their value then."""
 
     def state_dict(self) -> dict[str, Any]:
@@ -213,7 +220,13 @@ class _Trainer:
         self.optimizer = build_optimizer(self.model, cfg.optim)
         self.scaler = torch.amp.GradScaler(device.type, enabled=cfg.train.precision == "fp16")
         self.ema = EMA(self.model, cfg.optim.ema_decay) if cfg.optim.ema_decay > 0 else None
-        self.schedule = Schedule(cfg.schedule, cfg.optim.lr, cfg.train.iterations)
+        self.lr = peak_lr(cfg.optim, cfg.data.batch_size)
+        self.schedule = Schedule(cfg.schedule, self.lr, cfg.train.iterations)
+        if len(self.data.train) < cfg.train.accumulate:
+            raise ConfigError(
+                f"train.accumulate={cfg.train.accumulate} needs that many micro-batches per step "
+                f"but an epoch has {len(self.data.train)}: lower it or data.batch_size"
+            )
         self.state = TrainState()
         self.ckpts = CheckpointManager(
             self.run_dir / "checkpoints", keep=cfg.train.keep_checkpoints
@@ -252,7 +265,7 @@ class _Trainer:
         )
         if info.is_main:
             write_json(self.run_dir / "model.json", _inference_meta(cfg, self.data))
-            _describe(cfg, self.data, info, self.run_dir, device)
+            _describe(cfg, self.data, info, self.run_dir, device, self.lr)
             for line in self.schedule.warnings():
                 warnings.warn(line, stacklevel=1)
 
@@ -291,30 +304,23 @@ class _Trainer:
         )
         status: Literal["completed", "interrupted"] = "completed"
         stopped_by: int | None = None
-        batches = None
+        self.batches = None
         with _StopSignal() as stop, self.bar:
             while state.step < total:
-                if batches is None:
-                    self.data.set_epoch(state.epoch)
-                    batches = iter(self.data.iter_train(state.batch_in_epoch))
-                try:
-                    x, y = next(batches)
-                except StopIteration:
-                    state.epoch, state.batch_in_epoch, batches = state.epoch + 1, 0, None
-                    continue
-                x, y = self.data.to_device(x, y, self.device)
+                micro = self._next_micro_batches()
                 lr = self.schedule.lr(state.step)
-                out = self._step(x, y, lr)
-                state.batch_in_epoch += 1
+                out = self._step(micro, lr)
+                state.batch_in_epoch += len(micro)
                 if out is None:  # a skipped bad batch
                     continue
                 if self.ema is not None:
                     self.ema.update(self.model)
                 state.step += 1
-                self.window.add(out[0].detach(), out[1].detach(), y)
+                for (loss, logits), (_, y) in zip(out, micro):
+                    self.window.add(loss.detach(), logits.detach(), y)
                 self._end_constant_warmup()
                 if state.step % cfg.train.log_every == 0 or state.step == total:
-                    self._log(lr, x.shape[0])
+                    self._log(lr)
                 if state.step % cfg.train.eval_every == 0 or state.step == total:
                     self._evaluate(lr)
                 if state.step % cfg.train.checkpoint_every == 0 or state.step == total:
@@ -341,37 +347,75 @@ class _Trainer:
         if status == "completed":
             run.final, run.weights = _finish(
                 self.model, self.ema, self.data, cfg, self.device, self.info, self.run_dir,
-                state.history, wall,
+                state, wall,
             )  # fmt: skip
         return run
 
+    def _next_micro_batches(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The next step's ``train.accumulate`` batches, on the device and augmented there. An
+        epoch's last batches that cannot fill a step are left out, as a last partial batch is."""
+        state, k = self.state, self.cfg.train.accumulate
+        micro: list[tuple[torch.Tensor, torch.Tensor]] = []
+        while len(micro) < k:
+            if self.batches is None:
+                self.data.set_epoch(state.epoch)
+                self.batches = iter(self.data.iter_train(state.batch_in_epoch))
+            try:
+                x, y = next(self.batches)
+            except StopIteration:
+                state.epoch, state.batch_in_epoch, self.batches = state.epoch + 1, 0, None
+                micro = []
+                continue
+            index = state.batch_in_epoch + len(micro)
+            seed = derive_seed(
+                _DEVICE_AUGMENT, self.cfg.train.seed, state.epoch, self.info.rank, index
+            )
+            micro.append(self.data.to_device(x, y, self.device, seed=seed))
+        return micro
+
     def _step(
-        self, x: torch.Tensor, y: torch.Tensor, lr: float
-    ) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """One optimizer step on a batch: (loss, logits), or None when the batch was skipped."""
+        self, micro: list[tuple[torch.Tensor, torch.Tensor]], lr: float
+    ) -> list[tuple[torch.Tensor, torch.Tensor]] | None:
+        """One optimizer step on ``train.accumulate`` micro-batches: (loss, logits) of each, or
+        None when the step was skipped. The gradient is that of the whole batch's mean loss."""
         if self.graphed is not None:
-            return self.graphed(x, y, lr)
+            ((x, y),) = micro
+            return [self.graphed(x, y, lr)]
         set_lr(self.optimizer, lr)
         if self.buffers is not None:
             self.buffers.save()
-        loss, logits = forward_loss(
-            self.train_model,
-            x,
-            y,
-            dtype=self.dtype,
-            label_smoothing=self.cfg.optim.label_smoothing,
-        )
-        locally_bad = not bool(torch.isfinite(loss))
-        # every rank skips or stops together; one rank alone would hang DDP's backward
+        self.optimizer.zero_grad(set_to_none=True)
+        out = []
+        for i, (x, y) in enumerate(micro):
+            with self._sync_gradients(last=i == len(micro) - 1):
+                loss, logits = forward_loss(
+                    self.train_model,
+                    x,
+                    y,
+                    dtype=self.dtype,
+                    label_smoothing=self.cfg.optim.label_smoothing,
+                )
+                backward(loss, self.scaler, micro_batches=len(micro))
+            out.append((loss.detach(), logits.detach()))
+        locally_bad = not all(bool(torch.isfinite(loss)) for loss, _ in out)
+        # every rank skips or stops together (their backward passes have all run)
         if distributed.broadcast_flag(locally_bad, self.info, self.device):
-            self._skip_bad_step(locally_bad, x)
+            self._skip_bad_step(locally_bad, [x for x, _ in micro])
             return None
-        optimizer_step(loss, self.optimizer, self.scaler)
-        return loss, logits
+        apply_gradients(self.optimizer, self.scaler, clip_grad_norm=self.cfg.optim.clip_grad_norm)
+        return out
 
-    def _skip_bad_step(self, locally_bad: bool, x: torch.Tensor) -> None:
+    def _sync_gradients(self, last: bool) -> contextlib.AbstractContextManager[None]:
+        """DDP averages the gradients over processes once per step, in the last micro-batch's
+        backward; the others accumulate locally."""
+        model = self.train_model
+        if last or not isinstance(model, nn.parallel.DistributedDataParallel):
+            return contextlib.nullcontext()
+        return model.no_sync()
+
+    def _skip_bad_step(self, locally_bad: bool, xs: list[torch.Tensor]) -> None:
         self.state.bad_steps += 1
-        cause = _bad_step_cause(locally_bad, x)
+        cause = _bad_step_cause(locally_bad, xs)
         step = self.state.step + 1
         if self.state.bad_steps > self.cfg.train.max_bad_steps:
             raise TrainingError(
@@ -389,16 +433,19 @@ class _Trainer:
         if err is not None and self.info.is_main:
             print(f"warm-up over at step {self.state.step} (train error {err:.1f}%)", flush=True)
 
-    def _log(self, lr: float, batch: int) -> None:
+    def _epochs(self, step: int) -> float:
+        return round(step * self.cfg.train.accumulate / len(self.data.train), 3)
+
+    def _log(self, lr: float) -> None:
         cfg, step = self.cfg, self.state.step
-        rec = self.window.flush(self.info, batch * self.info.world_size)
+        rec = self.window.flush(self.info)
         if self.graphed is not None and not math.isfinite(rec["train_loss"]):
             raise TrainingError(
                 f"non-finite loss in steps {step - cfg.train.log_every + 1}..{step} (a graphed "
                 f"step is checked at each log line); the last good checkpoint "
                 f"({_newest(self.ckpts)}) is intact: lower optim.lr or check the data"
             )
-        rec.update(kind="train", step=step, epoch=round(step / len(self.data.train), 3), lr=lr)
+        rec.update(kind="train", step=step, epoch=self._epochs(step), lr=lr)
         self.logger.log(rec)
         self.bar.advance_to(
             step,
@@ -411,7 +458,7 @@ class _Trainer:
         last = self.window.last
         record.update(
             step=self.state.step,
-            epoch=round(self.state.step / len(self.data.train), 3),
+            epoch=self._epochs(self.state.step),
             lr=lr,
             train_loss=last.get("train_loss"),
             train_error=record.get("train_error", last.get("train_error")),
@@ -419,6 +466,21 @@ class _Trainer:
         )
         self.state.history.append(record)
         self.logger.log({"kind": "eval", **record})
+        self._keep_best(record)
+
+    def _keep_best(self, record: dict[str, Any]) -> None:
+        """Model selection on the validation split, never the test set: when the validation
+        error is the lowest so far, its weights become best.safetensors."""
+        err = record.get("val_error")
+        state = self.state
+        if err is None or not math.isfinite(err):
+            return
+        if state.best_val_error is not None and err >= state.best_val_error:
+            return
+        state.best_val_error, state.best_val_step = err, state.step
+        if self.info.is_main:
+            meta = {**_inference_meta(self.cfg, self.data), "step": state.step, "val_error": err}
+            models.save_weights(models.unwrap(self.model), self.run_dir / BEST_WEIGHTS, meta)
 
     def _checkpoint(self) -> None:
         step = self.state.step
@@ -467,6 +529,18 @@ def _graphed_step(
 ) -> GraphedTrainStep | None:
     if not cfg.train.cuda_graphs:
         return None
+    refused = {
+        "train.accumulate": cfg.train.accumulate > 1,
+        "optim.clip_grad_norm": cfg.optim.clip_grad_norm > 0,
+        "data.mixup_alpha": cfg.data.mixup_alpha > 0,
+        "data.cutmix_alpha": cfg.data.cutmix_alpha > 0,
+    }
+    for key, on in refused.items():
+        if on:
+            raise ConfigError(
+                f"{key} is not supported with train.cuda_graphs (the captured step is one batch "
+                f"of class labels, unclipped): turn {key} off or set train.cuda_graphs=false"
+            )
     if device.type != "cuda":
         raise ConfigError(
             f"train.cuda_graphs needs a CUDA device and this run is on {device}: "
@@ -484,6 +558,13 @@ def _graphed_step(
     )
 
 
+_DEVICE_AUGMENT = 2
+"""Stream tag of the device-side augmentation seeds (the loaders use 0 and 1)."""
+
+BEST_WEIGHTS = "best.safetensors"
+"""The weights with the lowest validation error, in the run directory."""
+
+
 class _Window:
     """Running training loss/error since the last log line, kept on the device (no syncs)."""
 
@@ -493,6 +574,10 @@ class _Window:
         self.last: dict[str, float] = {}
 
     def add(self, loss: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> None:
+        """``y``: class labels, or MixUp/CutMix class probabilities, whose largest class is
+        taken as the label (the class that makes up most of the mixed image)."""
+        if y.ndim == 2:
+            y = y.argmax(1)
         n = y.numel()
         self.sums[0] += loss.double() * n
         self.sums[1] += (logits.argmax(1) != y).sum()
@@ -508,7 +593,7 @@ class _Window:
     def load_state_dict(self, sums: list[float]) -> None:
         self.sums.copy_(torch.tensor(sums, dtype=torch.float64))
 
-    def flush(self, info: distributed.DistInfo, global_batch: int) -> dict[str, float]:
+    def flush(self, info: distributed.DistInfo) -> dict[str, float]:
         s = distributed.all_reduce_sum(self.sums.clone(), info).tolist()
         dt = time.perf_counter() - self.t0
         n = max(1.0, s[2])
@@ -574,7 +659,7 @@ def _finish(
     device: torch.device,
     info: distributed.DistInfo,
     run_dir: Path,
-    history: list[dict],
+    state: TrainState,
     wall: float,
 ) -> tuple[dict[str, Any], Path | None]:
     final_model = models.unwrap(model)
@@ -600,14 +685,17 @@ def _finish(
     meta = _inference_meta(cfg, data)
     weights = models.save_weights(final_model, run_dir / "final.safetensors", meta)
     write_json(run_dir / "model.json", meta)
-    best = min((h["test_error"] for h in history if h.get("test_error") is not None), default=None)
+    best = best_on_val(state.history)
     write_json(
         run_dir / "summary.json",
         {
             "status": "completed",
             "step": cfg.train.iterations,
             "final": final,
-            "best_test_error": best,
+            # chosen on the validation split: the lowest test error over the run would flatter
+            "best_val_error": state.best_val_error,
+            "best_val_step": state.best_val_step,
+            "test_error_at_best_val": best.get("test_error") if best else None,
             "wall_time_s": wall,
             "data_sizes": data.sizes,
             "per_class_accuracy": result.per_class_accuracy,
@@ -621,6 +709,13 @@ def _finish(
         flush=True,
     )
     return final, weights
+
+
+def best_on_val(history: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The evaluation record with the lowest validation error (the earliest of equals), or None
+    without a validation split. The test error is never looked at."""
+    scored = [h for h in history if h.get("val_error") is not None]
+    return min(scored, key=lambda h: h["val_error"]) if scored else None
 
 
 def _inference_meta(cfg: Config, data: RunData) -> dict[str, Any]:
@@ -645,10 +740,10 @@ def _inference_meta(cfg: Config, data: RunData) -> dict[str, Any]:
     }
 
 
-def _bad_step_cause(locally_bad: bool, x: torch.Tensor) -> str:
+def _bad_step_cause(locally_bad: bool, xs: list[torch.Tensor]) -> str:
     if not locally_bad:
         return "another process's batch"
-    return "the input batch" if not torch.isfinite(x).all() else "the loss"
+    return "the input batch" if any(not torch.isfinite(x).all() for x in xs) else "the loss"
 
 
 def _assert_finite(model: nn.Module, step: int, ckpts: CheckpointManager) -> None:
@@ -666,16 +761,29 @@ def _newest(ckpts: CheckpointManager) -> str:
 
 
 def _describe(
-    cfg: Config, data: RunData, info: distributed.DistInfo, run_dir: Path, device: torch.device
+    cfg: Config,
+    data: RunData,
+    info: distributed.DistInfo,
+    run_dir: Path,
+    device: torch.device,
+    lr: float,
 ) -> None:
     per_rank = cfg.data.batch_size // info.world_size
     scale = f" over {info.world_size} processes ({per_rank} each)" if info.enabled else ""
+    if cfg.train.accumulate > 1:
+        scale += f" in {cfg.train.accumulate} micro-batches of {per_rank // cfg.train.accumulate}"
+    if cfg.optim.scale_lr_with_batch is not None:
+        scaled = (
+            f"{lr:g} ({cfg.optim.lr:g} x {cfg.data.batch_size}/{cfg.optim.scale_lr_with_batch})"
+        )
+    else:
+        scaled = f"{lr:g}"
     hint = ""
     if device.type == "cuda" and cfg.train.precision == "fp32" and torch.cuda.is_bf16_supported():
         hint = " (fp32, as the paper; this GPU runs bf16 faster: train.precision=bf16)"
     print(
         f"run {run_dir}: {cfg.model.name} on {cfg.data.name} ({data.train_size} train images), "
-        f"global batch {cfg.data.batch_size}{scale}, lr {cfg.optim.lr} (for the global batch), "
+        f"global batch {cfg.data.batch_size}{scale}, lr {scaled} (for the global batch), "
         f"{cfg.train.iterations} iterations{hint}",
         flush=True,
     )

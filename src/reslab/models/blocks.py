@@ -100,12 +100,16 @@ class _Block(nn.Module):
     no BN-ReLU of its own, and both its branches see that input."""
     residual: bool
     downsample: nn.Module | None
+    drop_path: nn.Module | None
+    """Stochastic depth on the residual branch (see ResNet.set_stochastic_depth); None: off."""
 
     def _add_shortcut_(self, out: torch.Tensor, x: torch.Tensor, pre: torch.Tensor) -> torch.Tensor:
         """``out + shortcut``, written into ``out``. ``x`` is the block input, ``pre`` its
         pre-activated form (``x`` itself in post-activation blocks)."""
         if not self.residual:
             return out
+        if self.drop_path is not None:  # stochastic depth: drop the residual branch, keep x
+            out = self.drop_path(out)
         if self.downsample is None:
             return out.add_(x)
         if isinstance(self.downsample, PadShortcut):  # option A acts on the raw input
@@ -142,6 +146,7 @@ class BasicBlock(_Block):
         self.bn2 = nn.BatchNorm2d(width if preact else out_ch)
         self.relu = nn.ReLU(inplace=True)
         self.downsample = make_shortcut(shortcut, in_ch, out_ch, stride, preact)
+        self.drop_path = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.preact:
@@ -200,6 +205,7 @@ class Bottleneck(_Block):
         self.bn3 = nn.BatchNorm2d(width if preact else out_ch)
         self.relu = nn.ReLU(inplace=True)
         self.downsample = make_shortcut(shortcut, in_ch, out_ch, stride, preact)
+        self.drop_path = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.preact:

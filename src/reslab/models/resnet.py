@@ -167,6 +167,27 @@ class ResNet(nn.Module):
                 else:
                     nn.init.zeros_(block.last_bn().weight)
 
+    def set_stochastic_depth(self, max_prob: float) -> list[float]:
+        """Stochastic depth (Huang et al. 2016, "row" mode): in training, each block drops its
+        residual branch for a random subset of the batch's samples and keeps the shortcut; in
+        eval mode it is the identity. Block i of N (counted over the whole net from 1) drops
+        with probability ``max_prob * i / N``, the paper's linear decay. Returns the
+        probabilities; 0 removes it. Plain nets are refused: they have no shortcut to keep."""
+        from torchvision.ops import StochasticDepth
+
+        if not 0.0 <= max_prob < 1.0:
+            raise ConfigError(f"stochastic depth must be in [0, 1), got {max_prob!r}")
+        if max_prob > 0 and self.spec.shortcut == "none":
+            raise ConfigError(
+                "model.stochastic_depth drops residual branches and keeps the shortcut, but a "
+                "plain net has no shortcut: leave it at 0 for plain nets"
+            )
+        blocks = self.blocks()
+        probs = [max_prob * i / len(blocks) for i in range(1, len(blocks) + 1)]
+        for block, p in zip(blocks, probs):
+            block.drop_path = StochasticDepth(p, mode="row") if p > 0 else None
+        return probs if max_prob > 0 else [0.0] * len(blocks)
+
     def stages(self) -> list[nn.Sequential]:
         return [getattr(self, f"layer{i}") for i in range(1, self.num_stages + 1)]
 
