@@ -23,7 +23,8 @@ def test_writes_html_markdown_and_figures(built_demo):
     zh: ReportPaths = built_demo["zh"]
     assert en.html == root / "report.html" and en.markdown == root / "report.md"
     assert zh.html == root / "report.zh.html" and zh.markdown == root / "report.zh.md"
-    assert len(en.figures) == 6  # 2 curves, error vs depth, responses, gradients, confusion
+    # 2 curves, error vs depth (2 panels), responses (2 panels), gradients, confusion
+    assert len(en.figures) == 8
     assert all(p.parent == root / "figures" and p.is_file() for p in en.figures)
 
 
@@ -58,7 +59,7 @@ def test_measured_numbers_come_from_results(built_demo, synthetic):
     md = built_demo["en"].markdown.read_text(encoding="utf-8")
     for model, values in synthetic.final_train.items():
         assert _mean(values) in md, model
-    assert "+5.66 ± 0.13" in md  # the stored plain gap with its std
+    assert "+5.66 ± 0.09" in md  # the stored plain gap with its standard error
     assert "8.75" in md and "6.97" in md  # the paper's CIFAR-10 numbers beside them
     assert "8.91" in md and "not run" in md  # table6: one measured row, one not
 
@@ -66,46 +67,105 @@ def test_measured_numbers_come_from_results(built_demo, synthetic):
 def test_changing_the_results_changes_the_report(tmp_path, synthetic):
     results = synthetic.degradation()
     results["summary"][1]["final_train_error"] = {"mean": 43.21, "std": 1.23, "n": 2}
-    results["verdict"]["plain_gap"] = 39.04
+    results["verdict"]["claims"]["degradation"]["gap"] = 39.04
     synthetic.write(tmp_path, results)
     md = build_report(tmp_path).markdown.read_text(encoding="utf-8")
     assert "43.21 ± 1.23" in md and "+39.04" in md
     assert "9.83" not in md  # the fixture's own plain56 mean is gone
 
 
-@pytest.mark.parametrize(("lang", "phrase"), [("en", "not observed"), ("zh", "未观察到")])
-def test_verdict_says_not_observed_when_no_degradation(tmp_path, synthetic, lang, phrase):
+def _verdicts(md: str) -> str:
+    """The report's opening part, where the verdicts are."""
+    start = md.index("\n## ")
+    return md[start : md.index("\n## ", start + 1)]
+
+
+@pytest.mark.parametrize(
+    ("lang", "phrase", "fix"),
+    [("en", "not observed", "nothing to fix"), ("zh", "未观察到", "没有需要消除的退化")],
+)
+def test_verdict_says_not_observed_when_no_degradation(tmp_path, synthetic, lang, phrase, fix):
     synthetic.write(tmp_path, synthetic.degradation(observed=False))
     paths = build_report(tmp_path, lang=lang)
-    for path in (paths.html, paths.markdown):
-        text = path.read_text(encoding="utf-8")
-        assert phrase in text
-        assert "+0.37 ± 0.13" in text
-    conclusions = paths.markdown.read_text(encoding="utf-8").split("\n## ")[-1]
-    assert phrase in conclusions
+    html = paths.html.read_text(encoding="utf-8")
+    assert phrase in html and '+0.35<span class="pm"> ± 0.13' in html
+    verdicts = _verdicts(paths.markdown.read_text(encoding="utf-8"))
+    assert phrase in verdicts and fix in verdicts
 
 
 def test_verdict_says_observed_when_degradation(built_demo):
+    verdicts = _verdicts(built_demo["en"].markdown.read_text(encoding="utf-8"))
+    row = next(x for x in verdicts.splitlines() if "The deeper plain net trains worse" in x)
+    assert "(plain56 vs plain20)" in row and row.endswith("| observed |")
+    assert "| higher by more than 1.5 |" in verdicts  # the threshold applied is the one shown
+    assert "How the verdicts are reached" in verdicts and "± 2 standard errors" in verdicts
+
+
+def test_results_come_first_and_the_setup_last(built_demo):
     md = built_demo["en"].markdown.read_text(encoding="utf-8")
-    assert "Degradation observed" in md and "Degradation not observed" not in md
+    order = [
+        md.index(x)
+        for x in (
+            "## Verdicts",
+            "| Claim |",
+            "## Results",
+            "| Model | Final train error %",
+            "degradation-train-error.png",
+            "## Background",
+            "## Appendix",
+            "```yaml",
+        )
+    ]
+    assert order == sorted(order)
+    assert md.count("Deeper plain nets have higher training and test error") == 1
+    html = built_demo["en"].html.read_text(encoding="utf-8")
+    appendix = html[html.index("<details>") :]
+    assert "AMD EPYC 7B13" in appendix and "language-yaml" in appendix
+
+
+def test_the_warm_up_given_to_every_net_is_said(built_demo):
+    md = built_demo["en"].markdown.read_text(encoding="utf-8")
+    assert "The paper used this warm-up for ResNet-110 only" in md
+
+
+def test_gradients_put_the_paper_sentence_next_to_the_measured_explosion(tmp_path, synthetic):
+    grads = synthetic.gradients()
+    for m in grads["models"]:  # plain56 explodes towards the input: first/fc = 1190
+        if m["model"] == "plain56":
+            m["init"][0] = 1190 * m["init"][-1]
+            m["first_over_last"] = 1190.0
+    synthetic.write(tmp_path, grads)
+    md = build_report(tmp_path).markdown.read_text(encoding="utf-8")
+    assert "healthy norms with BN" in md and "1.19e+03 (plain56)" in md
+    assert "Yang et al. (2019" in md and "ICLR" in md
+    assert "classifier (fc)" in md and "each conv layer's weights" not in md
+
+
+def test_responses_of_short_runs_are_not_judged(built_demo):
+    md = built_demo["en"].markdown.read_text(encoding="utf-8")
+    assert "Not judged here" in md and "1000 iterations" in md
+    assert "respond more weakly" not in md
 
 
 def test_single_seed_is_flagged(tmp_path, synthetic):
+    from reslab.studies.degradation import verdict
+
     results = synthetic.degradation()
     for row in results["summary"]:
         for key in ("final_train_error", "final_test_error", "best_test_error"):
             row[key] = {"mean": row[key]["mean"], "std": None, "n": 1}
-    results["verdict"]["plain_gap_std"] = None
+    results["verdict"] = verdict(results["summary"])
     synthetic.write(tmp_path, results)
     md = build_report(tmp_path).markdown.read_text(encoding="utf-8")
     assert "one seed only" in md
-    assert "+5.66 points" in md  # no ± where no spread was measured
+    assert "| +5.66 |" in md and "+5.66 ±" not in md  # no ± where no spread was measured
+    assert "shading" not in md and "error bars" not in md  # captions name no spread
 
 
 def test_chinese_report_is_chinese(built_demo):
     html = built_demo["zh"].html.read_text(encoding="utf-8")
     assert '<html lang="zh-CN">' in html
-    for heading in ("引言", "实验设置", "结果", "结论"):
+    for heading in ("结论判定", "结果", "背景", "附录：实验设置与训练方案"):
         assert f">{heading}</h2>" in html
     assert "Introduction" not in html
 
@@ -143,7 +203,8 @@ def test_single_study_in_run_dir_itself(tmp_path, synthetic):
     assert paths.html.parent == tmp_path / "out"
     md = paths.markdown.read_text(encoding="utf-8")
     assert "### Gradient norms per layer" in md and "vanishing gradients" in md
-    assert "by a factor 342 " in md  # plain56: 0.0421 / 0.000123 from the last layer to the first
+    assert "ratio is 0.00292 " in md  # plain56: first conv 0.000123 / fc 0.0421, as in the table
+    assert "| 0.00292 |" in md
     assert [p.name for p in paths.figures] == ["gradients-gradient-norms.png"]
 
 

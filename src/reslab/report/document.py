@@ -35,12 +35,20 @@ class Table:
     rows: tuple[tuple[str, ...], ...]
     numeric: frozenset[int] = frozenset()
     """Column indices to right-align."""
+    prose: bool = False
+    """Cells hold sentences that may wrap (numeric tables keep each cell on one line)."""
 
 
 @dataclass(frozen=True)
 class Figure:
     path: Path
     caption: str
+    extra: tuple[Path, ...] = ()
+    """Further panels of the same figure, each its own image (they stack on a narrow screen)."""
+
+    @property
+    def paths(self) -> tuple[Path, ...]:
+        return (self.path, *self.extra)
 
 
 @dataclass(frozen=True)
@@ -49,7 +57,15 @@ class Code:
     language: str = ""
 
 
-Block = Heading | Paragraph | BulletList | Table | Figure | Code
+@dataclass(frozen=True)
+class Details:
+    """A part shown collapsed in HTML until opened (the appendix); a plain part in Markdown."""
+
+    summary: str
+    blocks: tuple[Heading | Paragraph | BulletList | Table | Figure | Code, ...]
+
+
+Block = Heading | Paragraph | BulletList | Table | Figure | Code | Details
 
 
 @dataclass
@@ -61,4 +77,5 @@ class Document:
 
     @property
     def figures(self) -> list[Path]:
-        return [b.path for b in self.blocks if isinstance(b, Figure)]
+        inner = [x for b in self.blocks if isinstance(b, Details) for x in b.blocks]
+        return [p for b in (*self.blocks, *inner) if isinstance(b, Figure) for p in b.paths]

@@ -1,12 +1,13 @@
 """The report's figures, drawn with matplotlib (Agg) and written as PNGs.
 
-Conventions across figures: plain nets dashed, residual nets solid, one colour per depth.
-Labels are in English in every language so that no CJK font is needed to draw them.
+Conventions across figures: plain nets dashed, residual nets solid, one colour per depth
+(DEPTH_COLOUR, the same in every figure). Titles, axes and legends are in the report's
+language; Chinese needs a CJK font and falls back to English without one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,12 +20,23 @@ import matplotlib.ticker as ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
 from reslab.report.fmt import stat  # noqa: E402
+from reslab.report.wording import FIGURE_WORDS  # noqa: E402
 from reslab.utils.io import atomic_open  # noqa: E402
 
 DPI = 110
 LINESTYLE = {"plain": "--", "residual": "-"}
-KIND_COLOUR = {"plain": "tab:red", "residual": "tab:blue"}
-METRIC_LABEL = {"train_error": "training error (%)", "test_error": "test error (%)"}
+METRICS = ("train_error", "test_error")
+DEPTH_COLOUR: dict[int, str] = {
+    20: "tab:blue",
+    32: "tab:orange",
+    44: "tab:green",
+    56: "tab:red",
+    110: "tab:purple",
+    1202: "tab:brown",
+}
+"""One colour per depth in every figure of a report (plain and residual twins share it)."""
+_SPARE = ("tab:pink", "tab:olive", "tab:cyan", "tab:gray")
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "Noto Sans CJK KR")
 
 
 def plot_training_curves(
@@ -32,12 +44,16 @@ def plot_training_curves(
     path: str | Path,
     *,
     metric: Literal["train_error", "test_error"] = "train_error",
+    lang: str = "en",
+    lr_drops: Sequence[float] = (),
 ) -> Path:
-    """Error (%) against iterations for each model: the mean over seeds, shaded ± std."""
-    if metric not in METRIC_LABEL:
-        raise ValueError(f"metric must be one of {sorted(METRIC_LABEL)}, got {metric!r}")
+    """Error (%) against iterations for each model: the mean over seeds, shaded ± std when there
+    are several seeds. ``lr_drops``: the iterations where the learning rate falls (else read
+    from the logged rates)."""
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {sorted(METRICS)}, got {metric!r}")
+    w = _words(lang)
     by_model = _group_by_model(runs)
-    colours = _depth_colours(m["depth"] for m in by_model.values())
     fig, ax = plt.subplots(figsize=(7.6, 4.4))
     shown: list[np.ndarray] = []
     for name, model in by_model.items():
@@ -45,8 +61,11 @@ def plot_training_curves(
         series = [s for s in series if len(s[0])]
         if not series:
             continue
-        style = {"color": colours[model["depth"]], "linestyle": LINESTYLE.get(model["kind"], "-")}
-        label = name if len(series) == 1 else f"{name} (n={len(series)})"
+        style = {
+            "color": depth_colour(model["depth"]),
+            "linestyle": LINESTYLE.get(model["kind"], "-"),
+        }
+        label = name if len(series) == 1 else f"{name} ({w['seeds_n'].format(n=len(series))})"
         steps = series[0][0]
         if all(np.array_equal(s[0], steps) for s in series):
             values = np.stack([s[1] for s in series])
@@ -54,33 +73,39 @@ def plot_training_curves(
             ax.plot(steps, mean, label=label, linewidth=1.6, **style)
             if len(series) > 1:
                 std = values.std(axis=0)
-                ax.fill_between(steps, mean - std, mean + std, color=style["color"], alpha=0.15)
+                lower = np.maximum(mean - std, 0.0)
+                ax.fill_between(steps, lower, mean + std, color=style["color"], alpha=0.15)
             shown.append(mean)
         else:  # seeds logged at different steps: draw each, label once
             for i, (x, y) in enumerate(series):
                 ax.plot(x, y, label=label if i == 0 else None, linewidth=1.2, **style)
                 shown.append(y)
-    _mark_lr_drops(ax, runs)
+    _mark_lr_drops(ax, runs, lr_drops)
     if shown:
-        _log_y_if_it_helps(ax, np.concatenate(shown))
-    ax.set_xlabel("iterations")
-    ax.set_ylabel(METRIC_LABEL[metric])
-    title = "Training error" if metric == "train_error" else "Test error"
-    ax.set_title(f"{title} during training (plain dashed, residual solid)")
-    ax.grid(True, which="both", alpha=0.3)
+        _error_axis(ax, np.concatenate(shown))
+    ax.set_xlabel(w["iterations"])
+    ax.set_ylabel(w[metric])
+    ax.set_title(w["curves_train_title" if metric == "train_error" else "curves_test_title"])
+    ax.grid(True, which="major", alpha=0.3)
     if shown:
         ax.legend(fontsize=8, ncol=2)
     return _save(fig, path)
 
 
-def plot_error_vs_depth(summary: Sequence[Mapping[str, Any]], path: str | Path) -> Path:
-    """Final training and test error against depth, plain vs residual, error bars = std."""
-    fig, axes = plt.subplots(1, 2, figsize=(9.6, 4.2), sharex=True)
+def plot_error_vs_depth(
+    summary: Sequence[Mapping[str, Any]], path: str | Path, *, lang: str = "en"
+) -> list[Path]:
+    """Final training and test error against depth, one image each (``NAME-train.png``,
+    ``NAME-test.png``): plain dashed with hollow markers, residual solid with filled ones,
+    each point in its depth's colour; error bars are the std over seeds."""
+    w = _words(lang)
     depths = sorted({int(row["depth"]) for row in summary if row.get("depth") is not None})
-    for ax, field, name in (
-        (axes[0], "final_train_error", "final training error (%)"),
-        (axes[1], "final_test_error", "final test error (%)"),
+    out = []
+    for field, label, title, suffix in (
+        ("final_train_error", w["final_train"], w["final_train_title"], "train"),
+        ("final_test_error", w["final_test"], w["final_test_title"], "test"),
     ):
+        fig, ax = plt.subplots(figsize=(5.6, 4.2))
         for kind in ("plain", "residual"):
             rows = sorted(
                 (r for r in summary if r.get("kind") == kind and r.get("depth") is not None),
@@ -91,37 +116,44 @@ def plot_error_vs_depth(summary: Sequence[Mapping[str, Any]], path: str | Path) 
             if not points:
                 continue
             x, y, err = zip(*points)
-            ax.errorbar(
-                x,
-                y,
-                yerr=err,
-                label=kind,
-                color=KIND_COLOUR[kind],
-                linestyle=LINESTYLE[kind],
-                marker="o",
-                capsize=4,
-            )
-        ax.set_xlabel("depth (weighted layers)")
-        ax.set_ylabel(name)
-        ax.set_title(name[0].upper() + name[1:].replace(" (%)", "") + " vs depth")
+            ax.plot(x, y, color="0.45", linestyle=LINESTYLE[kind], linewidth=1.2, label=w[kind])
+            for d, m, s in points:
+                colour = depth_colour(d)
+                ax.errorbar(
+                    [d],
+                    [m],
+                    yerr=[s] if s else None,
+                    color=colour,
+                    marker="o",
+                    markersize=7,
+                    markerfacecolor="white" if kind == "plain" else colour,
+                    markeredgewidth=1.6,
+                    capsize=4,
+                    linestyle="none",
+                )
+        ax.set_xlabel(w["depth"])
+        ax.set_ylabel(label)
+        ax.set_title(title)
         if depths:
             ax.set_xticks(depths)
+        ax.set_ylim(bottom=0)
         ax.grid(True, alpha=0.3)
         if ax.has_data():
             ax.legend(fontsize=9)
-    fig.tight_layout()
-    return _save(fig, path)
+        fig.tight_layout()
+        out.append(_save(fig, _panel(path, suffix)))
+    return out
 
 
-def plot_gradient_norms(grad_results: Any, path: str | Path) -> Path:
-    """Per-layer gradient norm against layer index (log y); a second panel if trained ones exist."""
+def plot_gradient_norms(grad_results: Any, path: str | Path, *, lang: str = "en") -> list[Path]:
+    """Per-layer gradient norm against layer index (log y), the last point being the fc
+    classifier; a second image (``NAME-trained.png``) if trained norms exist."""
+    w = _words(lang)
     models = _models(grad_results)
     stages = ["init"] + (["trained"] if any(m.get("trained") for m in models) else [])
-    fig, axes = plt.subplots(
-        1, len(stages), figsize=(7.6 if len(stages) == 1 else 11.0, 4.4), squeeze=False
-    )
-    colours = _depth_colours(m.get("depth") for m in models)
-    for ax, stage in zip(axes[0], stages):
+    out = []
+    for stage in stages:
+        fig, ax = plt.subplots(figsize=(7.6, 4.4))
         for m in models:
             norms = np.asarray([v if v is not None else np.nan for v in m.get(stage) or []], float)
             if not norms.size:
@@ -130,50 +162,51 @@ def plot_gradient_norms(grad_results: Any, path: str | Path) -> Path:
                 np.arange(1, norms.size + 1),
                 np.where(norms > 0, norms, np.nan),
                 label=m.get("model", "?"),
-                color=colours[m.get("depth")],
+                color=depth_colour(m.get("depth")),
                 linestyle=LINESTYLE.get(m.get("kind"), "-"),
                 linewidth=1.4,
             )
         ax.set_yscale("log")
-        ax.set_xlabel("layer index (input side = 1)")
-        ax.set_ylabel("gradient L2 norm of conv weights")
-        when = "at initialisation" if stage == "init" else "after training"
-        ax.set_title(f"Gradient norm per layer, {when}")
+        ax.set_xlabel(w["layer_index"])
+        ax.set_ylabel(w["grad_norm"])
+        ax.set_title(w["grad_init_title" if stage == "init" else "grad_trained_title"])
         ax.grid(True, which="both", alpha=0.3)
         if ax.has_data():
             ax.legend(fontsize=8)
-    fig.tight_layout()
-    return _save(fig, path)
+        fig.tight_layout()
+        out.append(_save(fig, path if stage == "init" else _panel(path, "trained")))
+    return out
 
 
-def plot_layer_responses(resp_results: Any, path: str | Path) -> Path:
-    """Std of each 3x3 layer's response: by layer index, and sorted by magnitude (paper Fig. 7)."""
+def plot_layer_responses(resp_results: Any, path: str | Path, *, lang: str = "en") -> list[Path]:
+    """Std of each 3x3 layer's response by layer index (``NAME-index.png``) and sorted by
+    magnitude (``NAME-sorted.png``), as in the paper's Fig. 7."""
+    w = _words(lang)
     models = _models(resp_results)
-    colours = _depth_colours(m.get("depth") for m in models)
-    fig, (ax_index, ax_sorted) = plt.subplots(1, 2, figsize=(11.0, 4.4))
-    for m in models:
-        std = np.asarray(m.get("layer_std") or [], float)
-        if not std.size:
-            continue
-        style = {
-            "label": m.get("model", "?"),
-            "color": colours[m.get("depth")],
-            "linestyle": LINESTYLE.get(m.get("kind"), "-"),
-            "linewidth": 1.4,
-        }
-        x = np.arange(1, std.size + 1)
-        ax_index.plot(x, std, **style)
-        ax_sorted.plot(x, np.sort(std)[::-1], **style)
-    ax_index.set_xlabel("layer index (original order)")
-    ax_sorted.set_xlabel("layer index (sorted by magnitude)")
-    for ax, title in ((ax_index, "by layer index"), (ax_sorted, "sorted by magnitude")):
-        ax.set_ylabel("std of layer response")
-        ax.set_title(f"Response std of 3x3 layers, {title}")
+    out = []
+    for order in ("index", "sorted"):
+        fig, ax = plt.subplots(figsize=(5.6, 4.2))
+        for m in models:
+            std = np.asarray(m.get("layer_std") or [], float)
+            if not std.size:
+                continue
+            ax.plot(
+                np.arange(1, std.size + 1),
+                std if order == "index" else np.sort(std)[::-1],
+                label=m.get("model", "?"),
+                color=depth_colour(m.get("depth")),
+                linestyle=LINESTYLE.get(m.get("kind"), "-"),
+                linewidth=1.4,
+            )
+        ax.set_xlabel(w[f"resp_{order}"])
+        ax.set_ylabel(w["resp_std"])
+        ax.set_title(w[f"resp_{order}_title"])
         ax.grid(True, alpha=0.3)
         if ax.has_data():
             ax.legend(fontsize=8)
-    fig.tight_layout()
-    return _save(fig, path)
+        fig.tight_layout()
+        out.append(_save(fig, _panel(path, order)))
+    return out
 
 
 def plot_confusion_matrix(
@@ -181,22 +214,27 @@ def plot_confusion_matrix(
     classes: Sequence[str],
     path: str | Path,
     *,
-    title: str = "Confusion matrix",
+    title: str | None = None,
+    lang: str = "en",
+    model: str = "",
 ) -> Path:
     """Counts of true class (rows) against predicted class (columns)."""
+    w = _words(lang)
     counts = np.asarray(matrix, dtype=float)
     if counts.ndim != 2 or counts.shape[0] != counts.shape[1] or counts.shape[0] != len(classes):
         raise ValueError(f"matrix of shape {counts.shape} does not fit {len(classes)} classes")
     size = max(4.5, 0.45 * len(classes) + 2.5)
     fig, ax = plt.subplots(figsize=(size + 1.0, size))
     image = ax.imshow(counts, cmap="Blues")
-    fig.colorbar(image, ax=ax, label="images")
+    fig.colorbar(image, ax=ax, label=w["images"])
     ticks = np.arange(len(classes))
     ax.set_xticks(ticks, [str(c) for c in classes], rotation=45 if len(classes) > 10 else 0)
     ax.set_yticks(ticks, [str(c) for c in classes])
-    ax.set_xlabel("predicted class")
-    ax.set_ylabel("true class")
-    ax.set_title(title)
+    ax.set_xlabel(w["predicted"])
+    ax.set_ylabel(w["true"])
+    ax.set_title(
+        title if title is not None else w["confusion_title"].format(model=model).strip(", ")
+    )
     if len(classes) <= 20:
         threshold = counts.max() / 2 if counts.size else 0
         for (i, j), v in np.ndenumerate(counts):
@@ -245,39 +283,74 @@ def _history_series(run: Mapping[str, Any], metric: str) -> tuple[np.ndarray, np
     return np.asarray(steps, float), np.asarray(values, float)
 
 
-def _mark_lr_drops(ax: Any, runs: Sequence[Mapping[str, Any]]) -> None:
-    """Faint vertical lines where the first run's learning rate falls (as in the paper)."""
-    history = next((r.get("history") for r in runs if r.get("history")), None) or []
-    previous = None
-    for h in history:
-        lr, step = h.get("lr"), h.get("step")
-        if previous is not None and lr is not None and step is not None and lr < previous:
-            ax.axvline(step, color="0.6", linewidth=0.8, linestyle=":")
-        previous = lr if lr is not None else previous
+def _mark_lr_drops(ax: Any, runs: Sequence[Mapping[str, Any]], drops: Sequence[float] = ()) -> None:
+    """Faint vertical lines where the learning rate falls (as in the paper): at the recipe's
+    milestones when given; else midway between the logged points that straddle a fall."""
+    if not drops:
+        history = next((r.get("history") for r in runs if r.get("history")), None) or []
+        found, previous = [], None
+        for h in history:
+            lr, step = h.get("lr"), h.get("step")
+            if previous is not None and lr is not None and step is not None and lr < previous[0]:
+                found.append((previous[1] + step) / 2)
+            if lr is not None and step is not None:
+                previous = (lr, step)
+        drops = found
+    for step in drops:
+        ax.axvline(step, color="0.6", linewidth=0.8, linestyle=":")
 
 
-def _log_y_if_it_helps(ax: Any, values: np.ndarray) -> None:
-    """Log y when errors span more than a decade; symlog if some reach exactly zero."""
+ERROR_TICKS = (0.0, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
+
+
+def _error_axis(ax: Any, values: np.ndarray) -> None:
+    """Log-like y for errors spanning more than a decade: symlog, linear below 0.1% (one image
+    in a thousand), labelled at 0, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50 so that every decade,
+    above 10 too, carries labels and 0 stays clear of the next label."""
     values = values[np.isfinite(values)]
     positive = values[values > 0]
-    if not positive.size or (values < 0).any() or positive.max() / positive.min() < 10:
+    if not positive.size or (values < 0).any() or positive.max() / max(positive.min(), 0.1) < 10:
+        ax.set_ylim(bottom=0)
         return
-    if positive.size == values.size:
-        ax.set_yscale("log")
-        ax.yaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    else:
-        ax.set_yscale("symlog", linthresh=max(min(1.0, positive.min()), 1e-3))
-        ax.set_ylim(bottom=0)  # an error is never negative: no mirrored half of the axis
-    # Plain numbers ("20", "0.5") read better than "2 x 10^1" on an error axis.
-    plain = ticker.FuncFormatter(lambda v, _: f"{v:g}")
-    ax.yaxis.set_major_formatter(plain)
-    ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+    top = float(values.max())
+    ax.set_yscale("symlog", linthresh=0.1, linscale=0.6)
+    ax.set_ylim(0, min(100.0, top * 1.3))
+    ax.yaxis.set_major_locator(ticker.FixedLocator([v for v in ERROR_TICKS if v <= top * 1.3]))
+    ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_locator(ticker.NullLocator())
 
 
-def _depth_colours(depths: Iterable[Any]) -> dict[Any, Any]:
-    cmap = plt.get_cmap("tab10")
-    unique = sorted({d for d in depths}, key=lambda d: (d is None, d or 0))
-    return {d: cmap(i % 10) for i, d in enumerate(unique)}
+def depth_colour(depth: Any) -> str:
+    """The colour of a depth, the same in every figure."""
+    if depth in DEPTH_COLOUR:
+        return DEPTH_COLOUR[depth]
+    return _SPARE[hash(depth) % len(_SPARE)] if depth is not None else "0.3"
+
+
+def _panel(path: str | Path, suffix: str) -> Path:
+    path = Path(path)
+    return path.with_name(f"{path.stem}-{suffix}{path.suffix}")
+
+
+def _words(lang: str) -> dict[str, str]:
+    """The figure words of ``lang``, with a font that can draw them; English if ``lang`` needs
+    a font this machine lacks (Chinese: Noto Sans CJK, Debian's fonts-noto-cjk)."""
+    if lang == "zh":
+        font = _cjk_font()
+        if font is None:
+            return FIGURE_WORDS["en"]
+        plt.rcParams["font.sans-serif"] = [font, *plt.rcParams["font.sans-serif"]]
+        plt.rcParams["font.family"] = "sans-serif"
+        return FIGURE_WORDS["zh"]
+    plt.rcParams["font.family"] = "sans-serif"
+    return FIGURE_WORDS.get(lang, FIGURE_WORDS["en"])
+
+
+def _cjk_font() -> str | None:
+    from matplotlib import font_manager
+
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    return next((f for f in CJK_FONTS if f in names), None)
 
 
 def _save(fig: Any, path: str | Path) -> Path:

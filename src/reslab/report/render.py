@@ -11,6 +11,7 @@ from reslab.report.document import (
     Block,
     BulletList,
     Code,
+    Details,
     Document,
     Figure,
     Heading,
@@ -49,7 +50,17 @@ code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Noto Sans Mo
 .verdict { border-left: 4px solid var(--accent); background: #eef3fb; padding: .6rem .9rem; }
 .claim { border-left: 4px solid #9aa3ad; background: var(--soft); padding: .6rem .9rem; }
 .note { color: var(--muted); font-size: .93rem; }
+table.prose td { white-space: normal; min-width: 7rem; }
+.panels { display: flex; flex-wrap: wrap; gap: .5rem; }
+.panels img { flex: 1 1 22rem; min-width: 0; }
+details { margin: 1rem 0; }
+summary { cursor: pointer; color: var(--accent); }
 @media (max-width: 480px) {
+  .pm { display: block; font-size: .85em; color: var(--muted); }
+  th, td { padding: .3rem .3rem; }
+  th { min-width: 0; overflow-wrap: anywhere; }
+  table { font-size: .8rem; }
+  table.prose td, table.prose th { min-width: 0; }
   body { font-size: 15px; padding: 1rem .8rem 2rem; }
   h1 { font-size: 1.35rem; }
   h2 { font-size: 1.15rem; }
@@ -73,16 +84,17 @@ def to_html(doc: Document, t: Wording) -> str:
         f"<h1>{_e(doc.title)}</h1>",
         f'<p class="subtitle">{_e(doc.subtitle)}</p>',
     ]
-    figure_no = 0
+    counter = [0]
     for block in doc.blocks:
-        if isinstance(block, Figure):
-            figure_no += 1
-        parts.append(_html_block(block, t, figure_no))
+        parts.append(_html_block(block, t, counter))
     parts += ["</main>", "</body>", "</html>", ""]
     return "\n".join(parts)
 
 
-def _html_block(block: Block, t: Wording, figure_no: int) -> str:
+def _html_block(block: Block, t: Wording, counter: list[int]) -> str:
+    if isinstance(block, Details):
+        inner = "\n".join(_html_block(b, t, counter) for b in block.blocks)
+        return f"<details><summary>{_e(block.summary)}</summary>\n{inner}\n</details>"
     if isinstance(block, Heading):
         return f"<h{block.level}>{_e(block.text)}</h{block.level}>"
     if isinstance(block, Paragraph):
@@ -98,19 +110,26 @@ def _html_block(block: Block, t: Wording, figure_no: int) -> str:
         )
         body = "".join(
             "<tr>"
-            + "".join(f"<td{_num(i, block)}>{_e(c)}</td>" for i, c in enumerate(row))
+            + "".join(f"<td{_num(i, block)}>{_cell(c)}</td>" for i, c in enumerate(row))
             + "</tr>"
             for row in block.rows
         )
+        cls = ' class="prose"' if block.prose else ""
         return (
-            f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead>'
+            f'<div class="table-wrap"><table{cls}><thead><tr>{head}</tr></thead>'
             f"<tbody>{body}</tbody></table></div>"
         )
     if isinstance(block, Figure):
-        data = base64.b64encode(block.path.read_bytes()).decode("ascii")
-        label = t("figure_label", n=figure_no)
+        counter[0] += 1
+        label = t("figure_label", n=counter[0])
+        images = "".join(
+            f'<img src="data:image/png;base64,{_b64(p)}" alt="{_a(block.caption)}">'
+            for p in block.paths
+        )
+        if block.extra:
+            images = f'<div class="panels">{images}</div>'
         return (
-            f'<figure><img src="data:image/png;base64,{data}" alt="{_a(block.caption)}">'
+            f"<figure>{images}"
             f"<figcaption><strong>{_e(label)}</strong> {_e(block.caption)}</figcaption></figure>"
         )
     if isinstance(block, Code):
@@ -122,15 +141,16 @@ def _html_block(block: Block, t: Wording, figure_no: int) -> str:
 def to_markdown(doc: Document, t: Wording, markdown_path: Path) -> str:
     """The report as Markdown; figures are linked relative to ``markdown_path``."""
     parts = [f"# {_md(doc.title)}", f"_{_md(doc.subtitle)}_"]
-    figure_no = 0
+    counter = [0]
     for block in doc.blocks:
-        if isinstance(block, Figure):
-            figure_no += 1
-        parts.append(_md_block(block, t, figure_no, markdown_path.parent))
+        parts.append(_md_block(block, t, counter, markdown_path.parent))
     return "\n\n".join(parts) + "\n"
 
 
-def _md_block(block: Block, t: Wording, figure_no: int, base: Path) -> str:
+def _md_block(block: Block, t: Wording, counter: list[int], base: Path) -> str:
+    if isinstance(block, Details):
+        inner = [_md_block(b, t, counter, base) for b in block.blocks]
+        return "\n\n".join([f"_{_md(block.summary)}_", *inner])
     if isinstance(block, Heading):
         return f"{'#' * block.level} {_md(block.text)}"
     if isinstance(block, Paragraph):
@@ -146,13 +166,29 @@ def _md_block(block: Block, t: Wording, figure_no: int, base: Path) -> str:
         lines += [_md_row(row) for row in block.rows]
         return "\n".join(lines)
     if isinstance(block, Figure):
-        rel = Path(os.path.relpath(block.path, base)).as_posix()
-        label = t("figure_label", n=figure_no)
-        return f"![{_md(block.caption)}]({rel})\n\n*{_md(label)}* {_md(block.caption)}"
+        counter[0] += 1
+        label = t("figure_label", n=counter[0])
+        images = " ".join(
+            f"![{_md(block.caption)}]({Path(os.path.relpath(p, base)).as_posix()})"
+            for p in block.paths
+        )
+        return f"{images}\n\n*{_md(label)}* {_md(block.caption)}"
     if isinstance(block, Code):
         fence = "````" if "```" in block.text else "```"
         return f"{fence}{block.language}\n{block.text.rstrip()}\n{fence}"
     raise TypeError(f"unknown block {type(block).__name__}")
+
+
+def _b64(path: Path) -> str:
+    return base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def _cell(text: str) -> str:
+    """A table cell; the "± std" of a "mean ± std" goes on its own line on a phone."""
+    mean, sep, std = text.partition(" ± ")
+    if not sep or not std or " " in mean:
+        return _e(text)
+    return f'{_e(mean)}<span class="pm"> ± {_e(std)}</span>'
 
 
 def _md_row(cells: tuple[str, ...]) -> str:

@@ -31,11 +31,20 @@ class Context:
     def figure(self, name: str, caption: str, draw: Callable[[Path], Path]) -> Figure:
         return Figure(path=draw(self.fig_dir / f"{name}.png"), caption=caption)
 
+    def figures(self, name: str, caption: str, draw: Callable[[Path], Sequence[Path]]) -> Figure:
+        """A figure of several panels, each its own image (side by side, stacked on a phone)."""
+        first, *rest = draw(self.fig_dir / f"{name}.png")
+        return Figure(path=first, caption=caption, extra=tuple(rest))
+
 
 @dataclass
 class StudySection:
     blocks: list[Block] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)
+    verdicts: list[Block] = field(default_factory=list)
+    """Blocks for the report's opening Verdicts part (the claims table and its rule)."""
+    appendix: list[Block] = field(default_factory=list)
+    """Blocks for the appendix (details a reader needs only to check or re-run)."""
 
 
 def study_title(study: str, t: Wording) -> str:
@@ -64,64 +73,194 @@ def _degradation(study: StudyResult, ctx: Context) -> StudySection:
     out.blocks.append(Paragraph(t("deg_intro", n=len(seeds) or 1)))
     header = (
         t("col_model"),
-        t("col_kind"),
-        t("col_depth"),
-        t("col_params"),
-        t("col_flops"),
         t("col_final_train"),
         t("col_final_test"),
         t("col_best_test"),
-        t("col_seeds"),
         t("col_paper_cifar"),
     )
-    rows = []
+    rows, costs = [], []
     for r in sorted(summary, key=_kind_depth):
         n = fmt.stat(r.get("final_train_error"))[2]
         rows.append(
+            (
+                str(r.get("model", fmt.MISSING)),
+                fmt.mean_std(r.get("final_train_error")),
+                fmt.mean_std(r.get("final_test_error")),
+                fmt.mean_std(r.get("best_test_error")),
+                fmt.pct(paper.get(str(r.get("model")))),
+            )
+        )
+        costs.append(
             (
                 str(r.get("model", fmt.MISSING)),
                 _kind(r.get("kind"), t),
                 str(r.get("depth", fmt.MISSING)),
                 fmt.count(r.get("params")),
                 fmt.flops(r.get("flops")),
-                fmt.mean_std(r.get("final_train_error")),
-                fmt.mean_std(r.get("final_test_error")),
-                fmt.mean_std(r.get("best_test_error")),
                 str(n) if n is not None else fmt.MISSING,
-                fmt.pct(paper.get(str(r.get("model")))),
             )
         )
-    out.blocks.append(Table(header, tuple(rows), numeric=frozenset(range(2, 10))))
+    out.blocks.append(Table(header, tuple(rows), numeric=frozenset(range(1, 5))))
+    cost_header = (
+        t("col_model"),
+        t("col_kind"),
+        t("col_depth"),
+        t("col_params"),
+        t("col_flops"),
+        t("col_seeds"),
+    )
+    out.appendix.append(Heading(t("h_models"), 3))
+    out.appendix.append(Table(cost_header, tuple(costs), numeric=frozenset(range(2, 6))))
     out.blocks.append(Paragraph(t("mean_std_explain"), style="note"))
     if paper:
         note = t("paper_context_note", dataset=_dataset_name(data))
         extra = (data.get("paper") or {}).get("note")
         out.blocks.append(Paragraph(f"{note} {extra}" if extra else note, style="note"))
-    out.blocks.append(Paragraph(t("degradation_claim"), lead=t("paper_claim_lead"), style="claim"))
+    warmup = _warmup(data)
+    if warmup:
+        out.blocks.append(Paragraph(t("warmup_note", **warmup), lead=t("note_lead"), style="note"))
 
+    n_seeds = max((fmt.stat(r.get("final_train_error"))[2] or 1 for r in summary), default=1)
+    seeds_key = "seeds" if n_seeds > 1 else "one"
+    drops = _lr_drop_steps(data)
     if any(r.get("history") for r in runs):
         for metric in ("train_error", "test_error"):
+            caption = (
+                t(f"fig_train_error_curves_{seeds_key}", n=n_seeds)
+                if metric == "train_error"
+                else t("fig_test_error_curves")
+            )
             out.blocks.append(
                 ctx.figure(
                     f"{study.key}-{metric.replace('_', '-')}",
-                    t(f"fig_{metric}_curves"),
-                    lambda p, m=metric: figures.plot_training_curves(runs, p, metric=m),
+                    caption,
+                    lambda p, m=metric: figures.plot_training_curves(
+                        runs, p, metric=m, lang=t.lang, lr_drops=drops
+                    ),
                 )
             )
     if summary:
         out.blocks.append(
-            ctx.figure(
+            ctx.figures(
                 f"{study.key}-error-vs-depth",
-                t("fig_error_vs_depth"),
-                lambda p: figures.plot_error_vs_depth(summary, p),
+                t(f"fig_error_vs_depth_{seeds_key}", n=n_seeds),
+                lambda p: figures.plot_error_vs_depth(summary, p, lang=t.lang),
             )
         )
 
+    claims = (data.get("verdict") or {}).get("claims")
+    if claims:
+        table, lines, rule = _claims_table(data["verdict"], t)
+        table = Table(table.header, table.rows, prose=True)
+        out.verdicts += [table, Paragraph(rule, style="note")]
+        del lines  # the table says it; the findings list holds the other studies' sentences
+        return out
     verdict = _verdict_sentences(data.get("verdict"), summary, t)
     out.blocks.append(Heading(t("h_verdict"), 3))
     out.blocks += [Paragraph(s, style="verdict") for s in verdict]
     out.findings += verdict
     return out
+
+
+CLAIM_ORDER = ("degradation", "residual_no_worse", "residual_lower", "shortcuts_fix")
+THRESHOLD_KEY = {
+    "worse": "threshold_worse",
+    "no_worse": "threshold_no_worse",
+    "lower": "threshold_lower",
+}
+
+
+def _claims_table(verdict: Mapping[str, Any], t: Wording) -> tuple[Table, list[str], str]:
+    """The verdict on each claim as a table row and a sentence, and the rule applied."""
+    claims = verdict["claims"]
+    rule = verdict.get("rule") or {}
+    margin = f"{fmt.stat(rule.get('margin'))[0] or 0:g}"
+    rows, lines = [], []
+    for key in CLAIM_ORDER:
+        c = claims.get(key)
+        if not c:
+            continue
+        names = {"deep": c.get("deep", fmt.MISSING), "shallow": c.get("shallow", fmt.MISSING)}
+        if key == "shortcuts_fix":
+            vs_plain = c.get("deep_residual_vs_deep_plain") or {}
+            names = {
+                "deep": vs_plain.get("deep", fmt.MISSING),
+                "shallow": (claims.get("residual_no_worse") or {}).get("shallow", fmt.MISSING),
+                "deep_plain": vs_plain.get("shallow", fmt.MISSING),
+            }
+            threshold = t("threshold_fix", margin=margin, **names)
+            measured = _gap_text(vs_plain, t) if vs_plain.get("gap") is not None else fmt.MISSING
+        else:
+            threshold = t(THRESHOLD_KEY[c.get("direction", "worse")], margin=margin)
+            measured = _gap_text(c, t)
+        claim = t(f"claim_{key}", **names)
+        status = t(f"status_{c.get('status', 'cannot be judged')}")
+        reason = _reason(c, rule, t)
+        rows.append((claim, measured, threshold, status + (f": {reason}" if reason else "")))
+        lines.append(
+            t("verdict_line_reason", claim=claim, status=status, reason=reason)
+            if reason
+            else t("verdict_line", claim=claim, status=status)
+        )
+    header = (t("col_claim"), t("col_measured_gap"), t("col_threshold"), t("col_verdict"))
+    text = t(
+        "verdict_rule",
+        z=f"{fmt.stat(rule.get('z'))[0] or 2:g}",
+        margin=margin,
+        min_seeds=rule.get("min_seeds", 2),
+        converged=f"{fmt.stat(rule.get('converged_below'))[0] or 10:g}",
+    )
+    return Table(header, tuple(rows)), lines, text
+
+
+def _gap_text(c: Mapping[str, Any], t: Wording) -> str:
+    gap, se = fmt.stat(c.get("gap"))[0], fmt.stat(c.get("gap_se"))[0]
+    if gap is None:
+        return fmt.MISSING
+    if se is None:
+        return t("gap_only", gap=fmt.gap(gap))
+    return t(
+        "gap_band",
+        gap=fmt.gap(gap),
+        se=f"{se:.2f}",
+        low=fmt.gap(c.get("low")),
+        high=fmt.gap(c.get("high")),
+    )
+
+
+def _reason(c: Mapping[str, Any], rule: Mapping[str, Any], t: Wording) -> str:
+    reason = c.get("reason")
+    if not reason or c.get("status") != "cannot be judged":
+        return ""
+    fields = {
+        "shallow": c.get("shallow", fmt.MISSING),
+        "value": fmt.pct(c.get("shallow_mean")),
+        "limit": f"{fmt.stat(rule.get('converged_below'))[0] or 10:g}",
+        "margin": f"{fmt.stat(rule.get('margin'))[0] or 0:g}",
+        "low": fmt.gap(c.get("low")),
+        "high": fmt.gap(c.get("high")),
+    }
+    key = f"reason_{reason}"
+    return t(key, **fields) if t.knows(key) else str(reason)
+
+
+def _warmup(data: Mapping[str, Any]) -> dict[str, str] | None:
+    """The constant warm-up the study's recipe applied to every net, if any."""
+    recipe = ((data.get("config") or {}).get("recipe") or {}).get("schedule") or {}
+    lr, until = recipe.get("warmup_lr"), recipe.get("warmup_until_train_error")
+    if lr is None or until is None:
+        return None
+    return {"lr": f"{lr:g}", "until": f"{until:g}"}
+
+
+def _lr_drop_steps(data: Mapping[str, Any]) -> list[float]:
+    """Where the recipe divides the learning rate, in iterations (fractions resolved)."""
+    recipe = (data.get("config") or {}).get("recipe") or {}
+    schedule, train = recipe.get("schedule") or {}, recipe.get("train") or {}
+    if schedule.get("name", "multistep") != "multistep" or not train.get("iterations"):
+        return []
+    total = float(train["iterations"])
+    return [m * total if m < 1 else float(m) for m in schedule.get("milestones") or []]
 
 
 def _verdict_sentences(
@@ -238,8 +377,6 @@ def _responses(study: StudyResult, ctx: Context) -> StudySection:
         rows.append(
             (
                 str(m.get("model", fmt.MISSING)),
-                _kind(m.get("kind"), t),
-                str(m.get("depth", fmt.MISSING)),
                 str(len(std)),
                 fmt.sig(_mean_response(m)),
                 fmt.sig(max(std) if std else None),
@@ -248,24 +385,30 @@ def _responses(study: StudyResult, ctx: Context) -> StudySection:
         )
     header = (
         t("col_model"),
-        t("col_kind"),
-        t("col_depth"),
         t("col_layers_3x3"),
         t("col_mean_std"),
         t("col_max_std"),
         t("col_min_std"),
     )
-    out.blocks.append(Table(header, tuple(rows), numeric=frozenset(range(2, 7))))
+    out.blocks.append(Table(header, tuple(rows), numeric=frozenset(range(1, 5))))
     out.blocks.append(Paragraph(t("figure7_claim"), lead=t("paper_claim_lead"), style="claim"))
     if any(m.get("layer_std") for m in models):
         out.blocks.append(
-            ctx.figure(
+            ctx.figures(
                 f"{study.key}-layer-responses",
                 t("fig_responses"),
-                lambda p: figures.plot_layer_responses(models, p),
+                lambda p: figures.plot_layer_responses(models, p, lang=t.lang),
             )
         )
 
+    iterations = [m.get("iterations") for m in models if m.get("iterations")]
+    if iterations and min(iterations) < reference_iterations():
+        gammas = [m["bn_gamma"] for m in models if m.get("bn_gamma") is not None]
+        key = "responses_not_meaningful" if gammas else "responses_short_note"
+        note = t(key, iterations=min(iterations), gamma=fmt.sig(statistics.fmean(gammas or [0])))
+        out.blocks.append(Paragraph(note, lead=t("note_lead"), style="note"))
+        out.findings.append(note)
+        return out
     for depth, plain, residual in _pairs_by_depth(models):
         p, r = _mean_response(plain), _mean_response(residual)
         if p is None or r is None:
@@ -285,6 +428,11 @@ def _responses(study: StudyResult, ctx: Context) -> StudySection:
     return out
 
 
+def reference_iterations() -> int:
+    """The paper's CIFAR-10 schedule (64k iterations): Figure 7 shows nets trained that long."""
+    return 64000
+
+
 def _mean_response(model: Mapping[str, Any]) -> float | None:
     stored = fmt.stat(model.get("mean_std"))[0]
     if stored is not None:
@@ -300,17 +448,15 @@ def _gradients(study: StudyResult, ctx: Context) -> StudySection:
     t, out = ctx.t, StudySection()
     models = sorted(study.data.get("models") or [], key=_kind_depth)
     trained = any(m.get("trained") for m in models)
-    out.blocks.append(Paragraph(t("grad_intro")))
+    out.blocks.append(Paragraph(t("grad_intro2")))
     if trained:
         out.blocks.append(Paragraph(t("grad_trained_too")))
     header = [
         t("col_model"),
-        t("col_kind"),
-        t("col_depth"),
-        t("col_layers"),
-        t("col_first_grad"),
-        t("col_last_grad"),
-        t("col_first_over_last"),
+        t("col_weighted_layers"),
+        t("col_first_conv_grad"),
+        t("col_fc_grad"),
+        t("col_first_over_fc"),
     ]
     if trained:
         header.append(t("col_first_grad_trained"))
@@ -319,8 +465,6 @@ def _gradients(study: StudyResult, ctx: Context) -> StudySection:
         init = m.get("init") or []
         row = [
             str(m.get("model", fmt.MISSING)),
-            _kind(m.get("kind"), t),
-            str(m.get("depth", fmt.MISSING)),
             str(len(init)),
             fmt.sig(init[0] if init else None),
             fmt.sig(init[-1] if init else None),
@@ -329,20 +473,18 @@ def _gradients(study: StudyResult, ctx: Context) -> StudySection:
         if trained:
             row.append(fmt.sig((m.get("trained") or [None])[0]))
         rows.append(tuple(row))
-    out.blocks.append(Table(tuple(header), tuple(rows), numeric=frozenset(range(2, len(header)))))
+    out.blocks.append(Table(tuple(header), tuple(rows), numeric=frozenset(range(1, len(header)))))
     if any(m.get("init") for m in models):
         out.blocks.append(
-            ctx.figure(
+            ctx.figures(
                 f"{study.key}-gradient-norms",
-                t("fig_gradients"),
-                lambda p: figures.plot_gradient_norms(models, p),
+                t("fig_gradients2"),
+                lambda p: figures.plot_gradient_norms(models, p, lang=t.lang),
             )
         )
 
+    exploding, even = [], []
     for depth, plain, residual in _pairs_by_depth(models):
-        p, r = (plain.get("init") or [None])[0], (residual.get("init") or [None])[0]
-        if not p or not r:
-            continue
         p_ratio, r_ratio = _first_over_last(plain), _first_over_last(residual)
         if not p_ratio or not r_ratio:
             continue
@@ -350,16 +492,27 @@ def _gradients(study: StudyResult, ctx: Context) -> StudySection:
         uneven = abs(math.log(p_ratio)) > abs(math.log(r_ratio)) + math.log(2)
         out.findings.append(
             t(
-                "grad_plain_uneven" if uneven else "grad_plain_not_uneven",
+                "grad_uneven2" if uneven else "grad_not_uneven2",
                 depth=depth,
-                plain=fmt.sig(p),
-                res=fmt.sig(r),
-                plain_ratio=fmt.sig(p_ratio if p_ratio >= 1 else 1 / p_ratio),
-                res_ratio=fmt.sig(r_ratio if r_ratio >= 1 else 1 / r_ratio),
+                plain_ratio=fmt.sig(p_ratio),
+                res_ratio=fmt.sig(r_ratio),
                 trend=t("grad_trend_explode" if p_ratio > 1 else "grad_trend_vanish"),
             )
         )
+        if uneven and p_ratio > 1:
+            exploding.append(f"{fmt.sig(p_ratio)} ({plain.get('model')})")
+            even.append(f"{fmt.sig(r_ratio)} ({residual.get('model')})")
     out.blocks += [Paragraph(f, style="verdict") for f in out.findings]
+    if exploding:
+        out.blocks.append(
+            Paragraph(t("gradients_paper_quote"), lead=t("gradients_paper_lead"), style="claim")
+        )
+        out.blocks.append(
+            Paragraph(
+                t("gradients_measured", ratios=", ".join(exploding), res_ratios=", ".join(even)),
+                style="note",
+            )
+        )
     return out
 
 
@@ -383,7 +536,6 @@ def _table6(study: StudyResult, ctx: Context) -> StudySection:
         t("col_paper_error"),
         t("col_repro_error"),
         t("col_measured"),
-        t("col_status"),
     )
     rows = []
     for row in data.get("rows") or []:
@@ -403,8 +555,7 @@ def _table6(study: StudyResult, ctx: Context) -> StudySection:
                 params,
                 fmt.pct(paper),
                 fmt.pct(ref.reproduction_error if ref else None),
-                fmt.mean_std(measured) if measured else t("status_not_run"),
-                _status(status, t),
+                fmt.mean_std(measured) if measured else _status(status, t),
             )
         )
         mean = fmt.stat(measured)[0]
@@ -452,7 +603,7 @@ def _confusion_figures(study: StudyResult, ctx: Context) -> list[Block]:
                 f"{study.key}-confusion-{i + 1}",
                 ctx.t("fig_confusion", model=model),
                 lambda p, e=entry, m=model: figures.plot_confusion_matrix(
-                    e["matrix"], e["classes"], p, title=f"Confusion matrix, {m}"
+                    e["matrix"], e["classes"], p, lang=ctx.t.lang, model=m
                 ),
             )
         )

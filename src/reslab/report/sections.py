@@ -8,7 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from reslab.report import fmt
-from reslab.report.document import Block, BulletList, Code, Document, Heading, Paragraph, Table
+from reslab.report.document import (
+    Block,
+    BulletList,
+    Code,
+    Details,
+    Document,
+    Heading,
+    Paragraph,
+    Table,
+)
 from reslab.report.load import StudyResult
 from reslab.report.results import Context, render_study, study_title
 from reslab.report.wording import Wording
@@ -48,15 +57,25 @@ def compose(studies: list[StudyResult], t: Wording, fig_dir: Path, run_dir: Path
         subtitle=t("subtitle", version=version, date=", ".join(dates) or fmt.MISSING),
         lang=t.lang,
     )
-    doc.blocks += introduction(studies, t, run_dir)
-    doc.blocks += setup(studies, t)
+    # Results first: the verdicts, then each study's numbers and figures; the background and
+    # the setup (hardware, recipes, commands) follow, the setup collapsed in HTML.
+    doc.blocks.append(Heading(t("h_verdicts"), 2))
+    if any(s.study == "degradation" for s in studies):
+        doc.blocks.append(
+            Paragraph(t("degradation_claim"), lead=t("paper_claim_lead"), style="claim")
+        )
+    for section in sections:
+        doc.blocks += section.verdicts
+    findings = [f for s in sections for f in s.findings]
+    doc.blocks.append(BulletList(tuple(findings)) if findings else Paragraph(t("no_findings")))
+    doc.blocks.append(Paragraph(t("scope_note", dataset=dataset), style="note"))
     doc.blocks.append(Heading(t("h_results"), 2))
     for section in sections:
         doc.blocks += section.blocks
-    doc.blocks.append(Heading(t("h_conclusions"), 2))
-    findings = [f for s in sections for f in s.findings]
-    doc.blocks.append(BulletList(tuple(findings)) if findings else Paragraph(t("no_findings")))
-    doc.blocks.append(Paragraph(t("conclusion_scope", dataset=dataset), style="note"))
+    doc.blocks += introduction(studies, t, run_dir)
+    doc.blocks.append(Heading(t("h_appendix"), 2))
+    appendix = [*setup(studies, t), *(b for s in sections for b in s.appendix)]
+    doc.blocks.append(Details(t("appendix_summary"), tuple(appendix)))
     return doc
 
 
@@ -66,7 +85,7 @@ def introduction(studies: list[StudyResult], t: Wording, run_dir: Path) -> list[
         for s in studies
     )
     return [
-        Heading(t("h_intro"), 2),
+        Heading(t("h_background"), 2),
         Paragraph(t("intro_problem")),
         Paragraph(t("intro_question")),
         Paragraph(t("intro_studies_lead")),
@@ -75,7 +94,7 @@ def introduction(studies: list[StudyResult], t: Wording, run_dir: Path) -> list[
 
 
 def setup(studies: list[StudyResult], t: Wording) -> list[Block]:
-    blocks: list[Block] = [Heading(t("h_setup"), 2), Heading(t("h_env"), 3)]
+    blocks: list[Block] = [Heading(t("h_env"), 3)]
     blocks += _grouped_tables(studies, t, _env, ENV_ROWS, _env_value)
     blocks.append(Heading(t("h_dataset"), 3))
     blocks += _grouped_tables(studies, t, lambda s: s.data.get("dataset") or {}, DATASET_ROWS)

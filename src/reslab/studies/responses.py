@@ -75,6 +75,8 @@ def _run_responses(cfg: ResponsesConfig) -> Path:
                 "depth": model.spec.depth,
                 "layer_std": std,
                 "mean_std": sum(std) / len(std),
+                "iterations": _trained_iterations(weights.parent),
+                "bn_gamma": _mean_bn_scale(model),
             }
         )
     study_dir = Path(cfg.out_dir) / cfg.name
@@ -105,3 +107,25 @@ def _trained_root(run_dir: Path) -> str | None:
     except (OSError, yaml.YAMLError):
         return None
     return (saved.get("data") or {}).get("root")
+
+
+def _trained_iterations(run_dir: Path) -> int | None:
+    import json
+
+    try:
+        return int(json.loads((run_dir / "summary.json").read_text())["step"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _mean_bn_scale(model) -> float | None:
+    """Mean |gamma| over the batch-norm layers: 1 at initialisation, so a net whose scales are
+    still near 1 has not trained long enough for its responses to say much."""
+    import torch
+
+    scales = [
+        m.weight.detach().abs().mean()
+        for m in model.modules()
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.weight is not None
+    ]
+    return float(torch.stack(scales).mean()) if scales else None
