@@ -4,10 +4,28 @@ from pathlib import Path
 
 import pytest
 
-from reslab.engine.config import CONFIG_DIR, Config, load_config
+from reslab.engine.config import CONFIG_DIR, Config, flatten, load_config
 from reslab.errors import ConfigError
 
 RECIPES = sorted(CONFIG_DIR.glob("*.yaml"))
+BEYOND_THE_PAPER = {"cifar10_resnet56_modern", "imagenet_resnet50_tv2"}
+"""Recipes that use the training features added beyond the papers; every other one keeps them
+off."""
+OFF = {
+    "model.stochastic_depth": 0.0,
+    "data.auto_augment": "none",
+    "data.random_erase": 0.0,
+    "data.lighting": 0.0,
+    "data.mixup_alpha": 0.0,
+    "data.cutmix_alpha": 0.0,
+    "data.eval_image_size": None,
+    "data.eval_resize": None,
+    "optim.clip_grad_norm": 0.0,
+    "optim.scale_lr_with_batch": None,
+    "schedule.warmup_start": 0.0,
+    "train.accumulate": 1,
+}
+"""Each training feature added beyond the papers, at its off value."""
 
 
 def test_recipes_are_shipped_and_visible_from_the_repo():
@@ -28,7 +46,7 @@ def test_recipes_are_shipped_and_visible_from_the_repo():
 def test_every_recipe_loads(path):
     cfg = load_config(path)
     assert isinstance(cfg, Config)
-    if path.stem.startswith("cifar10_"):
+    if path.stem.startswith("cifar10_") and path.stem not in BEYOND_THE_PAPER:
         assert cfg.optim.lr == 0.1 and cfg.data.batch_size == 128
         # the paper's 32k and 48k of 64k iterations, as fractions so a shorter run decays too
         assert cfg.schedule.milestones == [0.5, 0.75] and cfg.train.iterations == 64000
@@ -75,3 +93,46 @@ def test_bad_yaml_names_the_line(tmp_path):
     bad.write_text("train:\n  iterations: [1,\n")
     with pytest.raises(ConfigError, match="not valid YAML at line"):
         load_config(bad)
+
+
+def test_the_off_values_are_the_defaults():
+    assert {k: flatten(Config().to_dict())[k] for k in OFF} == OFF
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in RECIPES if p.stem not in BEYOND_THE_PAPER], ids=lambda p: p.stem
+)
+def test_paper_recipes_keep_every_new_option_off(path):
+    flat = flatten(load_config(path).to_dict())
+    assert {k: flat[k] for k in OFF} == OFF
+
+
+def test_the_modern_cifar_recipe_turns_the_new_options_on():
+    cfg = load_config("cifar10_resnet56_modern")
+    assert cfg.model.name == "resnet56" and cfg.model.stochastic_depth == 0.1
+    assert cfg.data.mixup_alpha == 0.2 and cfg.data.cutmix_alpha == 1.0
+    assert cfg.schedule.name == "cosine" and cfg.optim.label_smoothing == 0.1
+    assert cfg.data.batch_size == 128 and cfg.train.iterations == 64000  # the paper's budget
+    assert "unmeasured" in (CONFIG_DIR / "cifar10_resnet56_modern.yaml").read_text()
+
+
+def test_the_torchvision_v2_recipe_has_its_published_values():
+    """Checked against the blog post "How to Train State-Of-The-Art Models Using TorchVision's
+    Latest Primitives" and ResNet50_Weights.IMAGENET1K_V2's metadata."""
+    cfg = load_config("imagenet_resnet50_tv2")
+    steps_per_epoch = (1_281_167 // 256 * 256) // 8 // 128  # RASampler's epoch on 8 GPUs
+    assert steps_per_epoch == 1251
+    assert cfg.train.iterations == 600 * steps_per_epoch
+    assert cfg.schedule.warmup_iters == 5 * steps_per_epoch
+    assert (cfg.schedule.name, cfg.schedule.warmup_start) == ("cosine", 0.01)
+    assert (cfg.optim.name, cfg.optim.lr, cfg.optim.momentum) == ("sgd", 0.5, 0.9)
+    assert cfg.data.batch_size == 8 * 128 and cfg.optim.scale_lr_with_batch == 1024
+    assert cfg.optim.weight_decay == 2e-5 and cfg.optim.no_decay_bn_bias
+    assert cfg.optim.label_smoothing == 0.1
+    assert (cfg.data.mixup_alpha, cfg.data.cutmix_alpha) == (0.2, 1.0)
+    assert cfg.data.auto_augment == "trivialaugment" and cfg.data.random_erase == 0.1
+    assert (cfg.data.image_size, cfg.data.eval_image_size, cfg.data.eval_resize) == (176, 224, 232)
+    # EMA every 32 steps at 1 - (1 - 0.99998) * 1024 * 32 / 600 per update, as a per-step decay
+    per_update = 1 - (1 - 0.99998) * 1024 * 32 / 600
+    assert cfg.optim.ema_decay ** 32 == pytest.approx(per_update, abs=1e-9)
+    assert cfg.model.name == "resnet50" and cfg.model.stride_on is None  # v1.5
