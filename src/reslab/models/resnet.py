@@ -185,7 +185,8 @@ class ResNet(nn.Module):
         blocks = self.blocks()
         probs = [max_prob * i / len(blocks) for i in range(1, len(blocks) + 1)]
         for block, p in zip(blocks, probs):
-            block.drop_path = StochasticDepth(p, mode="row") if p > 0 else None
+            drop = StochasticDepth(p, mode="row").train(self.training) if p > 0 else None
+            block.drop_path = drop  # in the model's mode: identity in eval
         return probs if max_prob > 0 else [0.0] * len(blocks)
 
     def stages(self) -> list[nn.Sequential]:
