@@ -118,7 +118,8 @@ def _degradation(study: StudyResult, ctx: Context) -> StudySection:
         out.blocks.append(Paragraph(f"{note} {extra}" if extra else note, style="note"))
     warmup = _warmup(data)
     if warmup:
-        out.blocks.append(Paragraph(t("warmup_note", **warmup), lead=t("note_lead"), style="note"))
+        key, fields = warmup
+        out.blocks.append(Paragraph(t(key, **fields), lead=t("note_lead"), style="note"))
 
     n_seeds = max((fmt.stat(r.get("final_train_error"))[2] or 1 for r in summary), default=1)
     seeds_key = "seeds" if n_seeds > 1 else "one"
@@ -244,13 +245,24 @@ def _reason(c: Mapping[str, Any], rule: Mapping[str, Any], t: Wording) -> str:
     return t(key, **fields) if t.knows(key) else str(reason)
 
 
-def _warmup(data: Mapping[str, Any]) -> dict[str, str] | None:
-    """The constant warm-up the study's recipe applied to every net, if any."""
-    recipe = ((data.get("config") or {}).get("recipe") or {}).get("schedule") or {}
-    lr, until = recipe.get("warmup_lr"), recipe.get("warmup_until_train_error")
-    if lr is None or until is None:
-        return None
-    return {"lr": f"{lr:g}", "until": f"{until:g}"}
+def _warmup(data: Mapping[str, Any]) -> tuple[str, dict[str, str]] | None:
+    """The warm-up the study's recipe gave every net, if any, as a wording key and its fields."""
+    recipe = (data.get("config") or {}).get("recipe") or {}
+    schedule, iterations = (
+        recipe.get("schedule") or {},
+        (recipe.get("train") or {}).get("iterations"),
+    )
+    lr, until = schedule.get("warmup_lr"), schedule.get("warmup_until_train_error")
+    if lr is not None and until is not None:
+        return "warmup_note", {"lr": f"{lr:g}", "until": f"{until:g}"}
+    if schedule.get("warmup_iters") and iterations:
+        n = int(schedule["warmup_iters"])
+        return "warmup_linear_note", {
+            "n": str(n),
+            "share": f"{100 * n / iterations:.0f}",
+            "lr": f"{(recipe.get('optim') or {}).get('lr', 0.1):g}",
+        }
+    return None
 
 
 def _lr_drop_steps(data: Mapping[str, Any]) -> list[float]:
@@ -488,14 +500,18 @@ def _gradients(study: StudyResult, ctx: Context) -> StudySection:
         p_ratio, r_ratio = _first_over_last(plain), _first_over_last(residual)
         if not p_ratio or not r_ratio:
             continue
-        # how far from even (ratio 1) each net's gradients are, in either direction
-        uneven = abs(math.log(p_ratio)) > abs(math.log(r_ratio)) + math.log(2)
+        p_all, r_all = _ratios(plain, p_ratio), _ratios(residual, r_ratio)
+        # how far from even (ratio 1) each net's gradients are, in either direction: the plain
+        # net's least uneven initialisation against the residual net's most uneven one
+        uneven = min(abs(math.log(x)) for x in p_all) > max(
+            abs(math.log(x)) for x in r_all
+        ) + math.log(2)
         out.findings.append(
             t(
                 "grad_uneven2" if uneven else "grad_not_uneven2",
                 depth=depth,
-                plain_ratio=fmt.sig(p_ratio),
-                res_ratio=fmt.sig(r_ratio),
+                plain_ratio=_ratio_text(p_ratio, p_all, t),
+                res_ratio=_ratio_text(r_ratio, r_all, t),
                 trend=t("grad_trend_explode" if p_ratio > 1 else "grad_trend_vanish"),
             )
         )
@@ -514,6 +530,23 @@ def _gradients(study: StudyResult, ctx: Context) -> StudySection:
             )
         )
     return out
+
+
+def _ratios(model: Mapping[str, Any], first: float) -> list[float]:
+    stored = [fmt.stat(x)[0] for x in model.get("first_over_last_seeds") or []]
+    return [x for x in stored if x] or [first]
+
+
+def _ratio_text(value: float, values: list[float], t: Wording) -> str:
+    if len(values) < 2:
+        return fmt.sig(value)
+    return t(
+        "ratio_range",
+        value=fmt.sig(value),
+        n=len(values),
+        low=fmt.sig(min(values)),
+        high=fmt.sig(max(values)),
+    )
 
 
 def _first_over_last(model: Mapping[str, Any]) -> float | None:

@@ -161,6 +161,7 @@ EN: Final[dict[str, str]] = {
     "conclusion_scope": "These conclusions hold for the {dataset} dataset, the recipe and the seeds listed under Setup; a different scale may give a different answer.",
     "h_verdicts": "Verdicts",
     "h_models": "The nets: size and cost",
+    "ratio_range": "{value} ({low} to {high} over {n} initialisations)",
     "h_background": "Background",
     "h_appendix": "Appendix: setup and recipes",
     "appendix_summary": "Hardware, software, dataset, the full training recipe and the command to re-run each study",
@@ -193,6 +194,15 @@ EN: Final[dict[str, str]] = {
     "verdict_line_reason": "{claim}: {status}, because {reason}.",
     "verdict_rule": "How the verdicts are reached. Each claim compares final training errors (%, every training image scored at the end of the run), as the paper's degradation argument does. The gap is the deeper net's mean over seeds minus the shallower net's; ± is the gap's standard error, √(s₁²/n₁ + s₂²/n₂); the band is the gap ± {z} standard errors. A claim is observed when the whole band passes the threshold, not observed when the whole band fails it, and cannot be judged here otherwise: more spread between seeds widens the band, so it never makes a claim easier to pass. Gaps within {margin} points count as no difference. A claim also cannot be judged with fewer than {min_seeds} seeds, or when the shallower net ends above {converged}% training error (the run was too short to converge).",
     "warmup_note": "Every net here, plain and residual, starts at learning rate {lr} until its training error falls below {until}%, then uses the recipe's rate. The paper used this warm-up for ResNet-110 only; this study applies it to all nets so that they share one recipe, because at 0.1 from the first step the deep nets often fail to start on this small dataset.",
+    "warmup_linear_note": (
+        "Every net here, plain and residual, ramps its learning rate linearly from 0 to {lr} "
+        "over the first {n} iterations ({share}% of the run). This is not the paper's recipe: "
+        "the paper warms only ResNet-110 up, at 0.01 until its training error is below 80% "
+        "(about 400 of 64k iterations). On this small dataset that criterion is met within about "
+        "60 iterations, and the jump to 0.1 then left ResNet-56 stuck at 20-30% training error "
+        "in some seeds; the ramp trained every seed tried, and one recipe for all nets keeps the "
+        "comparison fair."
+    ),
     "gradients_paper_lead": "The paper, section 4.1, on its plain nets:",
     "gradients_paper_quote": "“We also verify that the backward propagated gradients exhibit healthy norms with BN.”",
     "gradients_measured": "Measured here at initialisation, the plain BN nets' gradients grow towards the input: the first conv layer's gradient norm over the classifier's is {ratios}. The residual nets stay near even ({res_ratios}). This does not contradict the paper's trained nets, but at initialisation the plain nets' gradients are not healthy. Yang et al. (2019, “A Mean Field Theory of Batch Normalization”, ICLR) show that in deep fully connected nets batch norm itself makes gradients explode with depth at initialisation, and that such nets without skip connections are not trainable at large depth.",
@@ -350,6 +360,7 @@ ZH: Final[dict[str, str]] = {
     "conclusion_scope": "这些结论仅适用于 {dataset} 数据集以及“实验设置”中列出的训练方案和种子；换一个规模可能得到不同的答案。",
     "h_verdicts": "结论判定",
     "h_models": "网络：规模与计算量",
+    "ratio_range": "{value}（{n} 次初始化中为 {low} 至 {high}）",
     "h_background": "背景",
     "h_appendix": "附录：实验设置与训练方案",
     "appendix_summary": "硬件、软件、数据集、完整训练方案以及重跑每个实验的命令",
@@ -382,6 +393,12 @@ ZH: Final[dict[str, str]] = {
     "verdict_line_reason": "{claim}：{status}，因为{reason}。",
     "verdict_rule": "判定方法。每条论断比较最终训练误差（%，训练结束时对全部训练图像评分），与论文关于退化的论证一致。差距为较深网络各种子均值减去较浅网络的均值；± 为差距的标准误 √(s₁²/n₁ + s₂²/n₂)；区间为差距 ± {z} 个标准误。整个区间都满足阈值时判为观察到，整个区间都不满足时判为未观察到，否则判为此处无法判断：种子间离散越大，区间越宽，因此绝不会让论断更容易成立。{margin} 个百分点以内的差距视为没有差别。种子少于 {min_seeds} 个，或较浅网络的最终训练误差高于 {converged}%（训练太短，未收敛）时，同样无法判断。",
     "warmup_note": "这里的每个网络（普通与残差）都先以学习率 {lr} 训练，直到训练误差低于 {until}%，再使用方案中的学习率。论文只对 ResNet-110 使用这种预热；本实验对所有网络使用，使它们共用同一训练方案，因为在这个小数据集上从第一步就用 0.1 时，深层网络常常无法开始收敛。",
+    "warmup_linear_note": (
+        "这里的每个网络（普通与残差）都在前 {n} 次迭代（训练的 {share}%）内把学习率从 0 线性升到 {lr}。"
+        "这不是论文的方案：论文只对 ResNet-110 预热，以 0.01 训练到训练误差低于 80%（64k 次迭代中约 400 次）。"
+        "在这个小数据集上，这一条件约 60 次迭代内就会满足，随后跳到 0.1 使 ResNet-56 在部分种子下卡在 20-30% 的训练误差；"
+        "线性升温让所有试过的种子都训练成功，且所有网络共用同一方案，比较才公平。"
+    ),
     "gradients_paper_lead": "论文第 4.1 节关于其普通网络的说法：",
     "gradients_paper_quote": "“我们也验证了在使用 BN 时反向传播的梯度范数是健康的。”",
     "gradients_measured": "此处在初始化时测得，普通 BN 网络的梯度向输入端增大：第一个卷积层与分类器的梯度范数之比为 {ratios}。残差网络保持接近均匀（{res_ratios}）。这并不否定论文中训练后的网络，但在初始化时普通网络的梯度并不健康。Yang 等人（2019，《A Mean Field Theory of Batch Normalization》，ICLR）表明，在深层全连接网络中，批归一化本身会使梯度在初始化时随深度爆炸，没有跳跃连接的这类网络在很深时无法训练。",

@@ -81,6 +81,7 @@ def run_demo(cfg: DemoConfig) -> Path:
                 out_dir=str(demo_dir),
                 name="gradients",
                 seed=deg.seeds[0],
+                init_seeds=list(deg.seeds),
                 progress=False,
             )
         )

@@ -29,6 +29,9 @@ class GradientsConfig:
     batch_size: int = 128
     probe_batches: int = 3
     seed: int = 0
+    """The seed of the initialisation shown layer by layer (and of the probe batches)."""
+    init_seeds: list[int] = field(default_factory=list)
+    """More initialisations to measure the first/last ratio over (its spread)."""
     trained_from: str | None = None
     """A degradation study directory: also measure its trained nets."""
     out_dir: str = "runs"
@@ -72,6 +75,12 @@ def _run_gradients(cfg: GradientsConfig) -> Path:
         if run_dir is not None and (run_dir / "final.safetensors").is_file():
             trained_model, _ = load_trained(run_dir)
             _, trained = gradient_norms(trained_model, batches)
+        ratios = [init[0] / init[-1] if init[-1] else None]
+        for seed in (s for s in cfg.init_seeds if s != cfg.seed):
+            torch.manual_seed(seed)
+            other = models.create(name, in_channels=c, num_classes=num_classes)
+            _, norms = gradient_norms(other, batches)
+            ratios.append(norms[0] / norms[-1] if norms[-1] else None)
         out.append(
             {
                 "model": name,
@@ -81,6 +90,7 @@ def _run_gradients(cfg: GradientsConfig) -> Path:
                 "init": init,
                 "trained": trained,
                 "first_over_last": init[0] / init[-1] if init[-1] else None,
+                "first_over_last_seeds": ratios,
             }
         )
     study_dir = Path(cfg.out_dir) / cfg.name
@@ -98,7 +108,7 @@ def _run_gradients(cfg: GradientsConfig) -> Path:
                 "image_shape": list(splits.train.image_shape),
                 "num_classes": num_classes,
             },
-            "seeds": [cfg.seed],
+            "seeds": [cfg.seed, *(s for s in cfg.init_seeds if s != cfg.seed)],
             "models": out,
             "wall_time_s": time.perf_counter() - t0,
         },
