@@ -29,6 +29,7 @@ def test_a_checkpoint_from_before_the_window_was_saved_still_loads():
     state = TrainState()
     state.load_state_dict(old)
     assert state.step == 4 and state.window == [0.0, 0.0, 0.0]
+    assert state.best_val_error is None and state.best_val_step is None  # added later too
 
 
 def test_a_checkpoint_missing_a_field_is_refused_by_name():
