@@ -134,5 +134,5 @@ def test_the_torchvision_v2_recipe_has_its_published_values():
     assert (cfg.data.image_size, cfg.data.eval_image_size, cfg.data.eval_resize) == (176, 224, 232)
     # EMA every 32 steps at 1 - (1 - 0.99998) * 1024 * 32 / 600 per update, as a per-step decay
     per_update = 1 - (1 - 0.99998) * 1024 * 32 / 600
-    assert cfg.optim.ema_decay ** 32 == pytest.approx(per_update, abs=1e-9)
+    assert cfg.optim.ema_decay**32 == pytest.approx(per_update, abs=1e-9)
     assert cfg.model.name == "resnet50" and cfg.model.stride_on is None  # v1.5
