@@ -180,6 +180,13 @@ def test_the_run_keeps_the_best_val_weights_and_summary_names_them(
     assert summary["test_error_at_best_val"] == 40.0  # not the 5.0 of another step
     assert read_metadata(run.dir / "best.safetensors")["step"] == 4
     assert load_file(run.dir / "best.safetensors").keys() == load_file(run.weights).keys()
+    # the public evaluate() takes flip TTA for an in-memory dataset; sizes only for folders
+    from reslab.engine.evaluate import evaluate
+
+    assert evaluate(run.dir, tta="flip").count == 10
+    assert evaluate(run.dir / "best.safetensors", tta="flip", root=str(cifar_root)).count == 10
+    with pytest.raises(ConfigError, match="image_size and resize are for image folders"):
+        evaluate(run.dir, image_size=40)
 
 
 # ----------------------------------------------------------------------------- evaluation
