@@ -166,6 +166,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         device=args.device,
         ten_crop=args.ten_crop,
+        tta=args.tta,
+        image_size=args.image_size,
+        resize=args.resize,
     )
     if int(os.environ.get("RANK", "0")) != 0:
         return 0  # under torchrun one process speaks for all (`... --json | json.tool` works)
@@ -208,6 +211,20 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=500)
     p.add_argument("--device", default="auto")
     p.add_argument("--ten-crop", action="store_true", help="10-crop testing (image folders)")
+    p.add_argument(
+        "--tta",
+        choices=["none", "flip"],
+        default="none",
+        help="test-time augmentation: average each image's softmax with its mirror's",
+    )
+    p.add_argument(
+        "--image-size", type=int, help="image folders: centre-crop size (default: the run's)"
+    )
+    p.add_argument(
+        "--resize",
+        type=int,
+        help="image folders: shorter side before the crop (default: the run's)",
+    )
     p.add_argument("--confusion-png", help="also save the confusion matrix as a PNG here")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_eval)

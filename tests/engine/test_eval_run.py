@@ -94,3 +94,13 @@ def test_eval_finds_the_data_in_the_runs_own_root(tmp_path, capsys):
     capsys.readouterr()
     assert main(["eval", str(tmp_path / "runs" / "r"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["count"] == 10  # 1 test image per class
+
+
+def test_flip_tta_from_the_command_line(cifar_run, capsys):
+    capsys.readouterr()
+    assert main(["eval", str(cifar_run), "--json", "--tta", "flip"]) == 0
+    flipped = json.loads(capsys.readouterr().out)
+    assert main(["eval", str(cifar_run), "--json"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert flipped["count"] == plain["count"] == 10
+    assert flipped["loss"] != plain["loss"]  # the mirrored images were scored too
