@@ -33,8 +33,8 @@ def test_quick_demo_writes_report_then_reuses_its_nets(tmp_path):
     deg = json.loads((demo / "degradation" / "results.json").read_text())
     claims = deg["verdict"]["claims"]
     assert {c["status"] for c in claims.values()} == {"cannot be judged"}
-    assert claims["degradation"]["reason"] == "not_converged"
-    assert "too short to converge" in text
+    assert claims["degradation"]["reason"] == "short_run"
+    assert "too short for the deep nets to converge" in text
 
     again = _demo(tmp_path)
     assert again.returncode == 0, again.stderr[-2000:]

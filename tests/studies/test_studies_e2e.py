@@ -115,3 +115,27 @@ def test_bad_study_configs():
 def test_responses_without_trained_nets_is_clear(tmp_path):
     with pytest.raises(ReslabError, match="holds no trained nets"):
         run_responses(ResponsesConfig(source=str(tmp_path / "none"), out_dir=str(tmp_path)))
+
+
+def test_responses_reads_the_test_set_from_root(degradation_dir, tmp_path, monkeypatch):
+    from reslab.studies import responses
+
+    seen = []
+    real = responses.rdata.load_splits
+
+    def spy(name, root=None, **kwargs):
+        seen.append(root)
+        return real(name, None, **kwargs)  # digits ships with scikit-learn: no files needed
+
+    monkeypatch.setattr(responses.rdata, "load_splits", spy)
+    run_responses(
+        ResponsesConfig(source=str(degradation_dir), root="/data/here", out_dir=str(tmp_path))
+    )
+    assert seen == ["/data/here"]
+    res = json.loads((tmp_path / "responses" / "results.json").read_text())
+    assert all(m["iterations"] == 12 and 0 < m["bn_gamma"] < 2 for m in res["models"])
+
+
+def test_table6_refuses_a_net_without_a_recipe():
+    with pytest.raises(ConfigError, match=r"no CIFAR-10 recipe for resnet8 .*resnet20"):
+        Table6Config(models=["resnet20", "resnet8"])

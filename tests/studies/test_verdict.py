@@ -125,3 +125,10 @@ def test_the_rule_applied_is_the_rule_stored():
     assert _status(v, "degradation") == OBSERVED  # 2.9-point gap, tiny spread, > 2.5
     v = verdict(_study([0.1, 0.2], [3.0, 3.1], [0.0, 0.0], [0.0, 0.0]), Rule(margin=4.0))
     assert _status(v, "degradation") == NOT_OBSERVED
+
+
+def test_a_shortened_run_cannot_be_judged_even_if_the_shallow_nets_fit():
+    # `reslab demo --quick`: resnet20 fits in 60 iterations, resnet56 has barely started
+    v = verdict(_study([28.0, 28.3], [85.0, 88.0], [3.5, 4.4], [76.0, 87.0]), short_run=True)
+    assert {c["status"] for c in v["claims"].values()} == {CANNOT_JUDGE}
+    assert v["claims"]["residual_no_worse"]["reason"] == "short_run"

@@ -183,9 +183,14 @@ def _run_degradation(cfg: DegradationConfig) -> Path:
             "cifar10_test_error": {k: v.paper_error for k, v in reference.CIFAR10_TABLE6.items()},
         },
     }
-    results["verdict"] = verdict(results["summary"])
+    results["verdict"] = verdict(results["summary"], short_run=is_short(cfg))
     write_json(study_dir / "results.json", results)
     return study_dir
+
+
+def is_short(cfg: DegradationConfig) -> bool:
+    """Whether the runs are shorter than the study's recipe for the dataset (a smoke test)."""
+    return cfg.iterations is not None and cfg.iterations < _RECIPES[cfg.data]["train"]["iterations"]
 
 
 PAPER_WARMUP = {"warmup_lr": 0.01, "warmup_until_train_error": 80.0}
@@ -276,7 +281,9 @@ def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def verdict(summary: list[dict[str, Any]], rule: Rule = RULE) -> dict[str, Any]:
+def verdict(
+    summary: list[dict[str, Any]], rule: Rule = RULE, *, short_run: bool = False
+) -> dict[str, Any]:
     """The paper's claims about depth, each judged on final training error (the paper's
     criterion: a deeper plain net that fits its training data worse cannot be overfitting)
     as observed, not observed or cannot be judged (reslab.studies.verdict states the rule).
@@ -301,13 +308,13 @@ def verdict(summary: list[dict[str, Any]], rule: Rule = RULE) -> dict[str, Any]:
             "claims": {},
             "note": "fewer than two depths were trained",
         }
-    metric = "final_train_error"
-    degradation = judge("worse", plain[0][metric], plain[-1][metric], rule)
-    no_worse = judge("no_worse", residual[0][metric], residual[-1][metric], rule)
-    lower = judge("lower", residual[0][metric], residual[-1][metric], rule)
+    metric, short = "final_train_error", {"short_run": short_run}
+    degradation = judge("worse", plain[0][metric], plain[-1][metric], rule, **short)
+    no_worse = judge("no_worse", residual[0][metric], residual[-1][metric], rule, **short)
+    lower = judge("lower", residual[0][metric], residual[-1][metric], rule, **short)
     # the deepest residual net against the deepest plain net (which need not converge)
     beats_plain = judge(
-        "lower", plain[-1][metric], residual[-1][metric], rule, check_convergence=False
+        "lower", plain[-1][metric], residual[-1][metric], rule, check_convergence=False, **short
     )
     fix = {"status": CANNOT_JUDGE, "reason": None}
     if degradation["status"] == OBSERVED:

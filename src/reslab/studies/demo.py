@@ -10,6 +10,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
+
 from reslab.errors import ConfigError
 from reslab.studies.degradation import DegradationConfig, run_degradation
 from reslab.studies.gradients import GradientsConfig, run_gradients
@@ -72,29 +74,14 @@ def run_demo(cfg: DemoConfig) -> Path:
         )
         run_degradation(deg)
         print(f"[2/{steps}] gradient flow at initialisation and after training", flush=True)
-        run_gradients(
-            GradientsConfig(
-                data="digits",
-                depths=sorted({*cfg.depths, 110}) if not cfg.quick else list(cfg.depths),
-                probe_batches=1 if cfg.quick else 3,
-                trained_from=str(demo_dir / "degradation"),
-                out_dir=str(demo_dir),
-                name="gradients",
-                seed=deg.seeds[0],
-                init_seeds=list(deg.seeds),
-                progress=False,
-            )
-        )
-        print(f"[3/{steps}] layer responses of the trained nets", flush=True)
-        run_responses(
-            ResponsesConfig(
-                source=str(demo_dir / "degradation"),
-                seed=deg.seeds[0],
-                out_dir=str(demo_dir),
-                name="responses",
-                progress=False,
-            )
-        )
+        # the probes run here, with the nets' thread count: their numbers do not depend on the
+        # machine's cores, and a busy machine does not stall two threads waiting on each other
+        previous = torch.get_num_threads()
+        torch.set_num_threads(cfg.threads)
+        try:
+            _probe(cfg, deg, demo_dir)
+        finally:
+            torch.set_num_threads(previous)
         if not cfg.report:
             print(f"demo finished in {time.perf_counter() - t0:.0f}s", flush=True)
             return demo_dir
@@ -105,3 +92,30 @@ def run_demo(cfg: DemoConfig) -> Path:
     print(f"demo finished in {time.perf_counter() - t0:.0f}s", flush=True)
     print(f"report: {paths.html.resolve()}", flush=True)
     return paths.html
+
+
+def _probe(cfg: DemoConfig, deg: DegradationConfig, demo_dir: Path) -> None:
+    """Steps 2 and 3: gradient norms and layer responses."""
+    run_gradients(
+        GradientsConfig(
+            data="digits",
+            depths=sorted({*cfg.depths, 110}) if not cfg.quick else list(cfg.depths),
+            probe_batches=1 if cfg.quick else 3,
+            trained_from=str(demo_dir / "degradation"),
+            out_dir=str(demo_dir),
+            name="gradients",
+            seed=deg.seeds[0],
+            init_seeds=list(deg.seeds),
+            progress=False,
+        )
+    )
+    print(f"[3/{4 if cfg.report else 3}] layer responses of the trained nets", flush=True)
+    run_responses(
+        ResponsesConfig(
+            source=str(demo_dir / "degradation"),
+            seed=deg.seeds[0],
+            out_dir=str(demo_dir),
+            name="responses",
+            progress=False,
+        )
+    )

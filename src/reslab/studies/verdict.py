@@ -8,8 +8,9 @@ whole band fails it, and otherwise "cannot be judged". So more spread between se
 a claim easier to pass or to fail: it widens the band until no verdict can be given. Before the
 band is looked at, a claim cannot be judged when
 
-- the shallower net did not converge (its final training error is above CONVERGED_BELOW: the
-  run was too short, as in ``reslab demo --quick``),
+- the runs were shortened below the study's recipe (``--iterations``, ``reslab demo --quick``):
+  a deep net needs the whole schedule, so a short run says nothing about it,
+- the shallower net did not converge (its final training error is above ``converged_below``),
 - a net has fewer than MIN_SEEDS seeds (no spread, so no band),
 - or, for "the deeper net reaches a lower error", the shallower net is already within MARGIN of
   0% (no room below it to show).
@@ -54,6 +55,7 @@ def judge(
     rule: Rule = Rule(),
     *,
     check_convergence: bool = True,
+    short_run: bool = False,
 ) -> dict[str, Any]:
     """The verdict on one claim about ``deep`` against ``shallow``: each a {"mean", "std", "n"}
     of the metric over seeds (reslab.studies.common.mean_std). Returns the status, the reason
@@ -75,6 +77,9 @@ def judge(
         return out
     gap = deep["mean"] - shallow["mean"]
     out["gap"] = gap
+    if short_run:
+        out["reason"] = "short_run"
+        return out
     if check_convergence and shallow["mean"] > rule.converged_below:
         out["reason"] = "not_converged"
         return out
