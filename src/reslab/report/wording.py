@@ -132,7 +132,7 @@ EN: Final[dict[str, str]] = {
     "resp_deeper_not_smaller": "Deeper residual nets do not respond consistently more weakly ({chain}); the paper's observation is not observed here.",
     # gradients
     "grad_intro": "The L2 norm of the gradient of each conv layer's weights at initialisation, averaged over probe batches. Vanishing or exploding gradients show as early layers with norms far below or far above the last layer's.",
-    "grad_trained_too": "The same measurement after training is shown in the right-hand panel of the figure.",
+    "grad_trained_too": "The same measurement after training is shown in the second panel of the figure (side by side on a wide screen, below on a phone).",
     "col_layers": "Conv layers",
     "col_first_grad": "First layer grad norm",
     "col_last_grad": "Last layer grad norm",
@@ -335,7 +335,7 @@ ZH: Final[dict[str, str]] = {
     "resp_deeper_smaller": "更深的残差网络响应更弱（{chain}），与论文一致。",
     "resp_deeper_not_smaller": "更深的残差网络的响应并非一致地更弱（{chain}）；此处未观察到论文的现象。",
     "grad_intro": "初始化时每个卷积层权重梯度的 L2 范数，在若干探测批次上取平均。若梯度消失或爆炸，前面各层的范数会远小于或远大于最后一层。",
-    "grad_trained_too": "训练之后的同一测量见图中右侧面板。",
+    "grad_trained_too": "训练之后的同一测量见图中第二个面板（宽屏时在右侧，手机上在下方）。",
     "col_layers": "卷积层数",
     "col_first_grad": "第一层梯度范数",
     "col_last_grad": "最后一层梯度范数",
