@@ -130,26 +130,34 @@ def _train_in_pool(
     line: _Overall,
     workers: int,
 ) -> None:
-    with _pool(workers) as pool:
-        parent = os.getpid()
-        futures = {pool.submit(_train_one, c, r, parent): i for i, (c, r) in zip(todo, configs)}
-        pending = set(futures)
-        while pending:
-            finished, pending = cf.wait(pending, timeout=POLL_S)
-            for f in finished:
-                done[futures[f]] = f.result()  # re-raises a worker's error here
-                if not done[futures[f]]:  # stopped by a signal: start nothing more
-                    for other in pending:
-                        other.cancel()
-                    line.say(f"stopped {jobs[futures[f]].label}")
-                    continue
-                line.say(_finished_line(jobs[futures[f]]))
-            pending = {f for f in pending if not f.cancelled()}
-            line.update(
-                {futures[f] for f in pending},
-                {futures[f] for f in futures if f.done()},
-                index=todo,
-            )
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="reslab-pool-") as tmp:
+        stop = Path(tmp) / "stop"  # once it exists, no worker starts another net
+        with _pool(workers, stop) as pool:
+            parent = os.getpid()
+            futures = {
+                pool.submit(_train_one, c, r, parent, str(stop)): i
+                for i, (c, r) in zip(todo, configs)
+            }
+            pending = set(futures)
+            while pending:
+                finished, pending = cf.wait(pending, timeout=POLL_S)
+                for f in finished:
+                    done[futures[f]] = f.result()  # re-raises a worker's error here
+                    if not done[futures[f]]:  # stopped by a signal: start nothing more
+                        stop.touch()
+                        for other in pending:
+                            other.cancel()
+                        line.say(f"stopped {jobs[futures[f]].label}")
+                        continue
+                    line.say(_finished_line(jobs[futures[f]]))
+                pending = {f for f in pending if not f.cancelled()}
+                line.update(
+                    {futures[f] for f in pending},
+                    {futures[f] for f in futures if done[futures[f]]},
+                    index=todo,
+                )
 
 
 def _quiet(config: dict[str, Any], run_dir: Path) -> dict[str, Any]:
@@ -162,12 +170,15 @@ def _quiet(config: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     }
 
 
-def _train_one(config: dict[str, Any], resume: str | None, parent: int) -> bool:
+def _train_one(
+    config: dict[str, Any], resume: str | None, parent: int, stop: str | None = None
+) -> bool:
     """In a worker: train one net, its own output going to RUN_DIR/train.log (the terminal shows
-    the pool's one line). Nothing starts once the study's process has gone."""
+    the pool's one line). Nothing starts once the study's process has gone or asked to stop
+    (the file ``stop`` exists)."""
     import contextlib
 
-    if os.getppid() != parent:
+    if os.getppid() != parent or (stop is not None and os.path.exists(stop)):
         return False
 
     from reslab.engine import train
@@ -188,8 +199,9 @@ class _pool:
     """A spawn-based process pool (fork after torch has run threads can hang). Workers start
     with idle OpenMP threads sleeping, as reslab's CPU training processes do."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, stop: Path) -> None:
         self.workers = workers
+        self.stop = stop
 
     def __enter__(self) -> cf.ProcessPoolExecutor:
         from reslab.utils.runtime import CPU_TRAINING_ENV
@@ -213,7 +225,12 @@ class _pool:
                     os.environ[k] = v
         return self.pool
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is not None:  # Ctrl-C or an error here: ask each net to checkpoint and stop
+            self.stop.touch()  # first, so that no worker starts a queued net
+            for process in list(getattr(self.pool, "_processes", {}).values()):
+                if process.is_alive():
+                    process.terminate()  # SIGTERM: the trainer saves at its next step
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
