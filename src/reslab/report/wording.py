@@ -97,7 +97,7 @@ EN: Final[dict[str, str]] = {
     "col_flops": "FLOPs",
     "col_final_train": "Final train error %",
     "col_final_test": "Final test error %",
-    "col_best_test": "Best test error %",
+    "col_best_test": "Test error % at best validation",
     "col_seeds": "Seeds",
     "col_paper_cifar": "Paper test error % (CIFAR-10)",
     "paper_context_note": (
@@ -299,7 +299,7 @@ ZH: Final[dict[str, str]] = {
     "col_flops": "FLOPs",
     "col_final_train": "最终训练误差 %",
     "col_final_test": "最终测试误差 %",
-    "col_best_test": "最佳测试误差 %",
+    "col_best_test": "最佳验证点的测试误差 %",
     "col_seeds": "种子数",
     "col_paper_cifar": "论文测试误差 %（CIFAR-10）",
     "paper_context_note": (

@@ -231,7 +231,8 @@ def _run_record(run_dir: Path, model: str, kind: str, depth: int, seed: int) -> 
                 (h["train_error"] for h in history if h.get("train_error") is not None),
                 default=None,
             ),
-            "test_error": summary.get("best_test_error"),
+            # the test error where the validation error was lowest (never chosen on test)
+            "test_error": summary.get("test_error_at_best_val"),
         },
         "data_sizes": summary.get("data_sizes", {}),
         "run_dir": str(run_dir),
