@@ -35,3 +35,22 @@ def test_a_checkpoint_from_before_the_window_was_saved_still_loads():
 def test_a_checkpoint_missing_a_field_is_refused_by_name():
     with pytest.raises(CheckpointError, match="'bad_steps'"):
         TrainState().load_state_dict({"step": 1, "epoch": 0, "batch_in_epoch": 1})
+
+
+def test_after_a_resume_the_speed_counts_only_images_timed_here():
+    """The restored window holds images trained before the interruption; img/s must not."""
+    import time
+
+    import torch
+
+    from reslab.engine.distributed import DistInfo
+    from reslab.engine.trainer import _Window
+
+    window = _Window(torch.device("cpu"))
+    window.load_state_dict([10.0, 5.0, 4000.0])  # 4,000 images before the resume
+    time.sleep(0.05)
+    y = torch.zeros(100, dtype=torch.long)
+    window.add(torch.tensor(1.0), torch.zeros(100, 10), y)
+    rec = window.flush(DistInfo())
+    assert rec["img_s"] <= 100 / 0.05  # 100 images in at least 0.05 s
+    assert rec["train_loss"] == (10.0 + 100.0) / 4100  # the loss still averages the window

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 _EPILOG = """\
 examples:
-  reslab bench --suite cpu                 the CPU targets of the issue (< 5 min, 2 cores)
+  reslab bench --suite cpu                 the CPU targets (< 5 min, 2 cores)
   reslab bench --model resnet56 --mode train eval e2e
   reslab bench --model resnet1202 --batch 8 --activation-checkpointing
   reslab bench --suite smoke --json        tiny sizes, seconds (CI)

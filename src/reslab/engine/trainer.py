@@ -571,6 +571,7 @@ class _Window:
     def __init__(self, device: torch.device) -> None:
         self.sums = torch.zeros(3, dtype=torch.float64, device=device)
         self.t0 = time.perf_counter()
+        self.restored = 0.0  # images counted before a resume: not timed by this process
         self.last: dict[str, float] = {}
 
     def add(self, loss: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> None:
@@ -592,6 +593,7 @@ class _Window:
 
     def load_state_dict(self, sums: list[float]) -> None:
         self.sums.copy_(torch.tensor(sums, dtype=torch.float64))
+        self.restored = float(sums[2])
 
     def flush(self, info: distributed.DistInfo) -> dict[str, float]:
         s = distributed.all_reduce_sum(self.sums.clone(), info).tolist()
@@ -600,11 +602,13 @@ class _Window:
         self.last = {
             "train_loss": s[0] / n,
             "train_error": 100.0 * s[1] / n,
-            "img_s": s[2] / dt if dt > 0 else 0.0,
+            # global images per second; those counted before a resume took no time here
+            "img_s": (s[2] - self.restored * info.world_size) / dt if dt > 0 else 0.0,
             "time_s": dt,
         }
         self.sums.zero_()
         self.t0 = time.perf_counter()
+        self.restored = 0.0
         return dict(self.last)
 
 

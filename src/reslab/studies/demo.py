@@ -73,7 +73,8 @@ def run_demo(cfg: DemoConfig) -> Path:
             f"{', '.join(map(str, deg.seeds))}",
             flush=True,
         )
-        run_degradation(deg)
+        study_dir = run_degradation(deg)
+        _print_results(study_dir)
         print(f"[2/{steps}] gradient flow at initialisation and after training", flush=True)
         # the probes run here, with the nets' thread count: their numbers do not depend on the
         # machine's cores, and a busy machine does not stall two threads waiting on each other
@@ -93,6 +94,50 @@ def run_demo(cfg: DemoConfig) -> Path:
     print(f"demo finished in {time.perf_counter() - t0:.0f}s", flush=True)
     print(f"report: {paths.html.resolve()}", flush=True)
     return paths.html
+
+
+_WHY = {
+    "missing": "no result",
+    "short_run": "runs shorter than the recipe",
+    "not_converged": "the shallower net did not converge",
+    "one_seed": "one seed gives no spread",
+    "floor": "the shallower net is already near 0%",
+    "spread": "the seeds disagree too much",
+}
+"""Why a verdict cannot be judged, in words (the report says it at length)."""
+
+
+def _print_results(study_dir: Path) -> None:
+    """The degradation study's numbers and verdicts on the terminal (the report has them too)."""
+    import json
+
+    results = json.loads((Path(study_dir) / "results.json").read_text())
+    print("final training / test error % (mean ± std over seeds):", flush=True)
+    for row in results.get("summary") or []:
+
+        def cell(key: str, row: dict = row) -> str:
+            stat = row.get(key) or {}
+            if stat.get("mean") is None:
+                return "-"
+            std = stat.get("std")
+            return f"{stat['mean']:.2f}" + (f" ± {std:.2f}" if std is not None else "")
+
+        print(
+            f"  {row['model']:<10} {cell('final_train_error'):>15} {cell('final_test_error'):>15}"
+        )
+    claims = (results.get("verdict") or {}).get("claims") or {}
+    for name, claim_ in claims.items():
+        status = claim_.get("status", "?")
+        if "gap" in claim_ and claim_.get("gap") is not None:
+            detail = (
+                f"{claim_['deep']} vs {claim_['shallow']}: {claim_['gap']:+.2f} ± "
+                f"{claim_.get('gap_se') or 0:.2f} points"
+            )
+        else:
+            detail = ""
+        why = _WHY.get(claim_.get("reason") or "", claim_.get("reason") or "")
+        said = "; ".join(x for x in (detail, why) if x)
+        print(f"  {name.replace('_', ' ')}: {status}" + (f" ({said})" if said else ""), flush=True)
 
 
 def _probe(cfg: DemoConfig, deg: DegradationConfig, demo_dir: Path) -> None:

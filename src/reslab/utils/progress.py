@@ -49,6 +49,7 @@ class ProgressBar:
         self.status = ""
         self._interactive = enabled and is_interactive()
         self._last_log = 0.0
+        self._last_logged: tuple[int, str] | None = None  # (completed, status) of the last line
         self._start = time.perf_counter()
         self._progress: Progress | None = None
         if self._interactive:
@@ -108,6 +109,7 @@ class ProgressBar:
             f"{self.description}: {self.completed}{total} [{_clock(elapsed)}{left}] {self.status}",
             flush=True,
         )
+        self._last_logged = (self.completed, self.status)
 
     def close(self) -> None:
         if not self.enabled:
@@ -115,7 +117,7 @@ class ProgressBar:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
-        else:
+        elif self._last_logged != (self.completed, self.status):  # the final state, once
             self._log_line()
 
     def __enter__(self) -> ProgressBar:
