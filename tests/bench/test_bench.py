@@ -212,6 +212,7 @@ def _bench_json(*args: str, timeout: int = 300) -> list | dict:
     return json.loads(out.stdout)
 
 
+@pytest.mark.slow  # a real `reslab train` subprocess beside the bench: ~40 s
 def test_trainer_row_runs_reslab_train_beside_the_reference_and_bare_step():
     (row,) = _bench_json(
         "--trainer", "cifar10_resnet20", "--batch", "8", "--iterations", "2", "--steps", "1",

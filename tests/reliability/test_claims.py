@@ -113,6 +113,7 @@ def test_two_runs_started_at_once_under_one_name(tmp_path):
     assert not (run_dir / LOCK_NAME).exists()
 
 
+@pytest.mark.slow  # two more processes that train; the default suite keeps the train race
 @pytest.mark.timeout(900)
 def test_two_resumes_of_one_interrupted_run(digits_run, tmp_path):
     run_dir = tmp_path / "digits"
@@ -127,6 +128,7 @@ def test_two_resumes_of_one_interrupted_run(digits_run, tmp_path):
 
 
 # ----------------------------------------------------------------------------- export
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_two_exports_to_one_path(digits_run, tmp_path):
     out = tmp_path / "m.pt"
