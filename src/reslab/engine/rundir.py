@@ -169,10 +169,13 @@ def _saved_config(run_dir: Path, state: dict[str, Any]) -> dict[str, Any] | None
             return None
     if not isinstance(saved, dict):
         return None
-    try:  # through the same defaults and coercion as the command's config
+    try:  # through today's defaults and coercion, as the command's config (keys added since)
         return load_config(saved).to_dict()
-    except ConfigError:
-        return saved  # written by another version of reslab: compare what it holds
+    except ConfigError as e:
+        raise ConfigError(
+            f"{run_dir} was started by an earlier reslab whose config no longer loads ({e}): "
+            "start a new run (another name) with today's recipe"
+        ) from None
 
 
 def _check_same_run(cfg: Config, saved: dict[str, Any] | None, run_dir: Path) -> None:
@@ -183,13 +186,6 @@ def _check_same_run(cfg: Config, saved: dict[str, Any] | None, run_dir: Path) ->
         f"resume it with its own config (reslab train {own} --resume auto, or "
         f"reslab.train({str(own)!r}, resume='auto') in Python) or choose another name (name=...)"
     )
-    try:  # a config saved by an earlier reslab gets today's defaults for keys added since
-        saved = load_config(saved).to_dict()
-    except ConfigError as e:
-        raise ConfigError(
-            f"{run_dir} was started by an earlier reslab whose config no longer loads ({e}): "
-            "start a new run (another name) with today's recipe"
-        ) from None
     differing = config_diff(saved, cfg)
     if not differing:
         return
