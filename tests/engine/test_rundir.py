@@ -115,6 +115,40 @@ def test_the_refusal_suggests_what_fits_the_claim(tmp_path):
     assert "wait for it to finish, or choose another output directory (--out)" in got.stderr
 
 
+@pytest.mark.parametrize("left_behind", ["", '{"pid": 999999999, "started": "long ago"}'])
+def test_a_refusal_in_the_moment_before_the_holder_writes_its_record_names_it(
+    tmp_path, left_behind
+):
+    """The holder takes the flock and then writes its pid: a process refused between the two
+    (on a loaded machine) waits for the record instead of naming nobody, or a dead holder."""
+    run_dir = tmp_path / "r"
+    run_dir.mkdir()
+    (run_dir / LOCK_NAME).write_text(left_behind)  # empty, or a killed holder's record
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, json, os, sys, time\n"
+            f"fd = os.open({str(run_dir / LOCK_NAME)!r}, os.O_RDWR)\n"
+            "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+            "print('locked', flush=True)\n"
+            "time.sleep(0.5)  # the moment between the flock and the record\n"
+            "os.ftruncate(fd, 0)\n"
+            "os.pwrite(fd, json.dumps({'pid': os.getpid(), 'started': 'now'}).encode(), 0)\n"
+            "time.sleep(600)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(ClaimError, match=f"pid {holder.pid}, started now"), claim(run_dir):
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def test_a_killed_holder_leaves_no_claim(tmp_path):
     holder = subprocess.Popen(
         [

@@ -102,7 +102,7 @@ def _acquire(lock_path: Path, shown: Path, what: str) -> int:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            who = _describe(fd)
+            who = _describe_holder(fd)
             os.close(fd)
             raise ClaimError(
                 f"{shown} is in use by another reslab process ({who}): wait for it to "
@@ -148,12 +148,48 @@ def _same_file(fd: int, path: Path) -> bool:
     return (mine.st_dev, mine.st_ino) == (on_disk.st_dev, on_disk.st_ino)
 
 
-def _describe(fd: int) -> str:
+RECORD_WAIT_S = 2.0
+"""How long a refused process waits for the holder to write its record. The holder writes it
+right after its flock succeeds, so this is only ever waited for out on a loaded machine."""
+
+
+def _describe_holder(fd: int) -> str:
+    """Name the process holding the flock on ``fd``, waiting briefly for its record."""
+    deadline = time.monotonic() + RECORD_WAIT_S
+    while True:
+        record = _read_record(fd)
+        if record is not None or time.monotonic() >= deadline:
+            return _describe(record)
+        time.sleep(0.02)
+
+
+def _read_record(fd: int) -> dict | None:
     try:
         record = json.loads(os.pread(fd, 4096, 0).decode() or "{}")
-    except (OSError, ValueError):
-        record = {}
+    except (OSError, ValueError):  # empty, or caught half-written
+        return None
     if not isinstance(record, dict) or "pid" not in record:
+        return None
+    here = socket.gethostname()
+    if record.get("host", here) == here and not _alive(record["pid"]):
+        return None  # left by a killed holder; the new one has not overwritten it yet
+    return record
+
+
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
+def _describe(record: dict | None) -> str:
+    if record is None:
         return "pid unknown, just started"
     where = ""
     if record.get("host") not in (None, socket.gethostname()):
