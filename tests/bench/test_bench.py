@@ -288,3 +288,18 @@ def test_bench_reslab_side_is_built_as_the_trainer_builds_it():
     step = ReslabStep(model, case, cpu)
     assert not step.scaler.is_enabled()
     assert step.optimizer.defaults.get("fused") or step.optimizer.defaults.get("foreach")
+
+
+def test_the_load_meter_counts_a_child_that_finished_inside_the_window_as_ours():
+    """A trainer run is a child process that ends within the timed window: its CPU time is the
+    bench's own, not another process's load on the machine."""
+    pytest.importorskip("psutil")
+    from reslab.bench.runner import CpuMeter
+
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 1.0: pass"
+    meter = CpuMeter()
+    meter.start()
+    subprocess.run([sys.executable, "-c", burn], check=True)  # about a second of one core
+    load = meter.foreign_load()
+    # Without the finished child counted as ours, this window shows about one busy core.
+    assert load < 0.5, f"{load:.2f} cores of foreign load reported for the bench's own child"

@@ -104,12 +104,15 @@ class CpuMeter:
         t = ps.cpu_times()
         busy = t.user + t.nice + t.system + getattr(t, "irq", 0) + getattr(t, "softirq", 0)
         busy += getattr(t, "steal", 0)
+        # This process, its live descendants (the workers, their loaders, a trainer run) and
+        # those already waited for (a finished trainer run), each counted once: a live
+        # process's children_* times are those of its descendants it has reaped.
         ours = 0.0
         me = ps.Process()
-        for proc in [me, *me.children(recursive=True)]:  # the workers and their loaders
+        for proc in [me, *me.children(recursive=True)]:
             try:
                 c = proc.cpu_times()
-                ours += c.user + c.system
+                ours += c.user + c.system + c.children_user + c.children_system
             except ps.Error:
                 pass
         return time.perf_counter(), busy, ours
