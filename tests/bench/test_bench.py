@@ -272,6 +272,10 @@ def test_data_suite_compares_the_folder_pipeline_per_core():
     ours = profile["reslab (uint8 until the device)"]
     assert {"decode (torchvision)", "crop + resize", "flip", "collate"} <= set(ours)
     assert ours["total"] > 0 and "to float + normalise" not in ours
+    reference_ms = profile["torchvision reference"]["total"]
+    assert result["decode_ceiling"] == pytest.approx(
+        reference_ms / ours["decode (torchvision)"], rel=1e-2
+    )
 
 
 def test_bench_reslab_side_is_built_as_the_trainer_builds_it():

@@ -126,3 +126,32 @@ def test_batched_decode_on_a_device_matches_the_per_file_decode(tmp_path):
     assert a is not None and a.device.type == device and a.dtype == torch.uint8
     diff = (a.cpu().int() - decode_image_file(tmp_path / "a.jpg").int()).abs()
     assert diff.float().mean() < 1.0  # nvJPEG and libjpeg-turbo agree closely
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+@pytest.mark.parametrize("subsampling", [0, 2])
+@pytest.mark.parametrize("mode", ["RGB", "L", "CMYK"])
+def test_the_marker_walk_reads_the_frame_as_pil_does(mode, subsampling, progressive):
+    """Which files take the torchvision decoder is read from the JPEG markers (no decoder is
+    opened per image); it must agree with PIL's header on size and mode, EXIF or not."""
+    from reslab.data.folder import _is_plain_jpeg, _jpeg_frame
+
+    rng = np.random.default_rng(0)
+    for exif in (False, True):
+        image = Image.fromarray(rng.integers(0, 255, (37, 53, 3), dtype=np.uint8)).convert(mode)
+        buf = io.BytesIO()
+        extra = {}
+        if exif:
+            tags = Image.Exif()
+            tags[0x0112] = 6  # orientation: rotated
+            extra["exif"] = tags.tobytes()
+        image.save(
+            buf, "JPEG", quality=80, progressive=progressive, subsampling=subsampling, **extra
+        )
+        data = buf.getvalue()
+        with Image.open(io.BytesIO(data)) as header:
+            assert _jpeg_frame(data)[1:] == (*header.size[::-1], len(header.getbands()))
+            assert _is_plain_jpeg(data, 10**8) == (header.mode in ("RGB", "L"))
+        assert not _is_plain_jpeg(data[: len(data) // 2], 10**8)  # truncated
+        assert not _is_plain_jpeg(data, 37 * 53 - 1)  # over the pixel limit
+        assert _jpeg_frame(data[:2] + b"\xff\xda" + data[2:]) is None  # a scan before the frame

@@ -41,6 +41,9 @@ class DataResult:
     """Median over rounds of (reslab / reference) img/s."""
     normalise_ms: float
     """reslab's on-device normalisation per image, measured on the CPU."""
+    decode_ceiling: float = 0.0
+    """The ratio if every stage but decoding were free: the reference's ms per image over
+    reslab's decode alone (from the profile). A target above it needs a faster decoder."""
     rounds: list[dict[str, float]] = field(default_factory=list)
     profile: dict[str, dict[str, float]] = field(default_factory=dict)
     """Per pipeline, ms per image per stage."""
@@ -142,7 +145,10 @@ def run_data_bench(
             "reslab before (PIL, float in the worker)": profile_before(root, size, order[:batch]),
             "reslab (uint8 until the device)": profile_reslab(root, size, order[:batch]),
         }
-        normalise_ms = profile["reslab (uint8 until the device)"]["normalise on the device (CPU)"]
+        ours_ms = profile["reslab (uint8 until the device)"]
+        normalise_ms = ours_ms["normalise on the device (CPU)"]
+        worker_ms = profile["torchvision reference"]["total"]
+        decode_ceiling = worker_ms / max(ours_ms["decode (torchvision)"], 1e-9)
     return DataResult(
         images=images,
         size=size,
@@ -151,6 +157,7 @@ def run_data_bench(
         ref_img_s=statistics.median(r["ref"] for r in rounds),
         ratio=statistics.median(r["fast"] / r["ref"] for r in rounds),
         normalise_ms=normalise_ms,
+        decode_ceiling=round(decode_ceiling, 3),
         rounds=[{k: round(v, 3) for k, v in r.items()} for r in rounds],
         profile=profile,
         env=environment(),
@@ -278,6 +285,8 @@ def render_data(result: DataResult, console: Any) -> None:
     console.print(prof)
     print(f"ratio {result.ratio:.2f}x per core (reslab {result.img_s:.0f} img/s, reference "
           f"{result.ref_img_s:.0f} img/s)")  # fmt: skip
+    print(f"decoding alone bounds the ratio at {result.decode_ceiling:.2f}x here (the "
+          "reference's ms per image over reslab's decode; every other stage free)")  # fmt: skip
 
 
 def _ms(value: float | None) -> str:

@@ -9,7 +9,6 @@ through libjpeg-turbo in torchvision, with no PIL image in between (decode times
 
 from __future__ import annotations
 
-import io
 import os
 import warnings
 from collections.abc import Callable
@@ -135,19 +134,52 @@ def decode_jpegs_on(
 
 
 def _is_plain_jpeg(data: bytes, max_pixels: int) -> bool:
-    """A complete RGB or grayscale JPEG within ``max_pixels`` (from its header only)."""
+    """A complete 8-bit RGB or grayscale JPEG within ``max_pixels``, from its markers alone (no
+    decoder is opened: this runs for every training image)."""
     if not (data.startswith(_JPEG_SOI) and data.rstrip(b"\0").endswith(_JPEG_EOI)):
         return False
-    try:
-        with Image.open(io.BytesIO(data)) as header:
-            width, height = header.size
-            return (
-                header.format == "JPEG"
-                and header.mode in ("RGB", "L")
-                and width * height <= max_pixels
-            )
-    except (OSError, SyntaxError, ValueError):
+    frame = _jpeg_frame(data)
+    if frame is None:
         return False
+    precision, height, width, components = frame
+    return precision == 8 and components in (1, 3) and 0 < width * height <= max_pixels
+
+
+# Start-of-frame markers (baseline, extended, progressive, lossless; Huffman or arithmetic);
+# 0xC4 (DHT), 0xC8 (JPG) and 0xCC (DAC) share the range but are not frames.
+_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_STANDALONE_MARKERS = frozenset([0x01, *range(0xD0, 0xD8)])  # TEM, RST0-7: no length
+
+
+def _jpeg_frame(data: bytes) -> tuple[int, int, int, int] | None:
+    """(precision, height, width, components) of a JPEG's frame header, or None if the
+    markers before it are malformed or the scan starts first."""
+    pos, end = 2, len(data)
+    while pos + 4 <= end:
+        if data[pos] != 0xFF:
+            return None
+        while pos < end and data[pos] == 0xFF:  # fill bytes before a marker
+            pos += 1
+        if pos >= end:
+            return None
+        marker = data[pos]
+        pos += 1
+        if marker in _STANDALONE_MARKERS:
+            continue
+        if marker in (0xD8, 0xD9, 0xDA):  # SOI/EOI/SOS before any frame
+            return None
+        length = int.from_bytes(data[pos : pos + 2], "big")
+        if length < 2 or pos + length > end:
+            return None
+        if marker in _SOF_MARKERS:
+            if length < 8:
+                return None
+            precision = data[pos + 2]
+            height = int.from_bytes(data[pos + 3 : pos + 5], "big")
+            width = int.from_bytes(data[pos + 5 : pos + 7], "big")
+            return precision, height, width, data[pos + 7]
+        pos += length
+    return None
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
