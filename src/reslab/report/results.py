@@ -70,7 +70,8 @@ def _degradation(study: StudyResult, ctx: Context) -> StudySection:
     seeds = data.get("seeds") or sorted({r.get("seed") for r in runs if r.get("seed") is not None})
     paper = _paper_cifar_errors(data)
 
-    out.blocks.append(Paragraph(t("deg_intro", n=len(seeds) or 1)))
+    n_seeds = len(seeds) or 1
+    out.blocks.append(Paragraph(t("deg_intro" if n_seeds > 1 else "deg_intro_one", n=n_seeds)))
     header = (
         t("col_model"),
         t("col_final_train"),
@@ -175,7 +176,7 @@ def _claims_table(verdict: Mapping[str, Any], t: Wording) -> tuple[Table, list[s
     """The verdict on each claim as a table row and a sentence, and the rule applied."""
     claims = verdict["claims"]
     rule = verdict.get("rule") or {}
-    margin = f"{fmt.stat(rule.get('margin'))[0] or 0:g}"
+    margin = f"{fmt.stat(rule.get('margin'))[0] or 0:.1f}"  # "1.0 points"
     rows, lines = [], []
     for key in CLAIM_ORDER:
         c = claims.get(key)

@@ -91,8 +91,13 @@ EN: Final[dict[str, str]] = {
     # degradation
     "deg_intro": (
         "Plain and residual nets of each depth were trained with one recipe. The table gives the "
-        "error at the end of training over {n} seed(s), next to the paper's CIFAR-10 test error "
-        "for the residual nets."
+        "error at the end of training, the mean over {n} seeds, next to the paper's CIFAR-10 "
+        "test error for the residual nets."
+    ),
+    "deg_intro_one": (
+        "Plain and residual nets of each depth were trained with one recipe. The table gives the "
+        "error at the end of training (one seed), next to the paper's CIFAR-10 test error for the "
+        "residual nets."
     ),
     "col_flops": "FLOPs",
     "col_final_train": "Final train error %",
@@ -295,6 +300,10 @@ ZH: Final[dict[str, str]] = {
     "deg_intro": (
         "每种深度的普通网络和残差网络都用同一训练方案训练。表中给出训练结束时的误差"
         "（{n} 个种子），并在旁边列出论文中残差网络在 CIFAR-10 上的测试误差。"
+    ),
+    "deg_intro_one": (
+        "每种深度的普通网络和残差网络都用同一训练方案训练。表中给出训练结束时的误差"
+        "（1 个种子），并在旁边列出论文中残差网络在 CIFAR-10 上的测试误差。"
     ),
     "col_flops": "FLOPs",
     "col_final_train": "最终训练误差 %",
