@@ -112,9 +112,15 @@ def test_bad_study_configs():
         DegradationConfig(data="imagenet")
 
 
-def test_responses_without_trained_nets_is_clear(tmp_path):
-    with pytest.raises(ReslabError, match="holds no trained nets"):
-        run_responses(ResponsesConfig(source=str(tmp_path / "none"), out_dir=str(tmp_path)))
+def test_responses_without_trained_nets_is_clear_and_creates_nothing(tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(ReslabError, match="none does not exist with seed 0 .*pass --source"):
+        run_responses(ResponsesConfig(source=str(tmp_path / "none"), out_dir=str(out)))
+    empty = tmp_path / "degradation"
+    (empty / "runs").mkdir(parents=True)
+    with pytest.raises(ReslabError, match="holds no trained nets with seed 0 .*--out "):
+        run_responses(ResponsesConfig(source=str(empty), out_dir=str(out)))
+    assert not out.exists()  # no empty output folder left behind
 
 
 def test_responses_reads_the_test_set_from_root(degradation_dir, tmp_path, monkeypatch):

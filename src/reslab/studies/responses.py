@@ -34,21 +34,37 @@ class ResponsesConfig:
 
 def run_responses(cfg: ResponsesConfig) -> Path:
     """Measure the trained nets' layer responses and write results.json."""
+    found = _trained_nets(cfg)  # before claiming: a wrong --source leaves no output folder
     with claim(Path(cfg.out_dir) / cfg.name, "study"):
-        return _run_responses(cfg)
+        return _run_responses(cfg, found)
 
 
-def _run_responses(cfg: ResponsesConfig) -> Path:
-    t0 = time.perf_counter()
-    runs_dir = Path(cfg.source) / "runs"
+def _trained_nets(cfg: ResponsesConfig) -> list[Path]:
+    """The final weights of the source study's nets with ``cfg.seed`` (and ``cfg.models``)."""
+    source = Path(cfg.source)
+    runs_dir = source / "runs"
     found = sorted(runs_dir.glob(f"*_s{cfg.seed}/final.safetensors")) if runs_dir.is_dir() else []
     if cfg.models:
         found = [p for p in found if p.parent.name.rsplit("_s", 1)[0] in cfg.models]
     if not found:
-        raise ReslabError(
-            f"{cfg.source} holds no trained nets: run `reslab study degradation "
-            f"--out {Path(cfg.source).parent}` first, or pass --source"
+        what = "does not exist" if not source.exists() else "holds no trained nets"
+        if cfg.models:
+            what += f" named {', '.join(cfg.models)}"
+        train = (
+            f"train them with `reslab study degradation --out {source.parent}`, or "
+            if source.name == "degradation"
+            else ""
         )
+        raise ReslabError(
+            f"{source} {what} with seed {cfg.seed} (looked for "
+            f"{runs_dir}/<net>_s{cfg.seed}/final.safetensors): {train}pass --source a "
+            "degradation study's directory (OUT/degradation)"
+        )
+    return found
+
+
+def _run_responses(cfg: ResponsesConfig, found: list[Path]) -> Path:
+    t0 = time.perf_counter()
     out = []
     dataset = None
     for weights in track(found, len(found), "responses", enabled=cfg.progress):
