@@ -238,7 +238,7 @@ def _reason(c: Mapping[str, Any], rule: Mapping[str, Any], t: Wording) -> str:
         "shallow": c.get("shallow", fmt.MISSING),
         "value": fmt.pct(c.get("shallow_mean")),
         "limit": f"{fmt.stat(rule.get('converged_below'))[0] or 10:g}",
-        "margin": f"{fmt.stat(rule.get('margin'))[0] or 0:g}",
+        "margin": f"{fmt.stat(rule.get('margin'))[0] or 0:.1f}",
         "low": fmt.gap(c.get("low")),
         "high": fmt.gap(c.get("high")),
     }
