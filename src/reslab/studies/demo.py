@@ -48,7 +48,7 @@ def demo_degradation(cfg: DemoConfig, demo_dir: Path) -> DegradationConfig:
         depths=list(cfg.depths),
         seeds=list(cfg.seeds[:2] if cfg.quick else cfg.seeds),
         iterations=60 if cfg.quick else None,
-        # every 35 iterations (it reads the nets, it does not change their training)
+        # every 40 iterations (it reads the nets, it does not change their training)
         eval_points=4 if cfg.quick else 10,
         out_dir=str(demo_dir),
         name="degradation",
