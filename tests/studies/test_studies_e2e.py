@@ -60,9 +60,12 @@ def test_degradation_rerun_reuses_finished_nets(degradation_dir):
         out_dir=str(degradation_dir.parent),
         name="deg",
     )
+    wall = json.loads((degradation_dir / "results.json").read_text())["wall_time_s"]
     run_degradation(cfg)
     after = (degradation_dir / "runs" / "plain20_s0" / "final.safetensors").stat().st_mtime_ns
     assert before == after
+    # the report's "wall time of the whole study" stays the time of the run that trained
+    assert json.loads((degradation_dir / "results.json").read_text())["wall_time_s"] == wall
 
 
 def test_responses_from_degradation_run(degradation_dir, tmp_path):
