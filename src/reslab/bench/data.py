@@ -147,8 +147,8 @@ def run_data_bench(
         }
         ours_ms = profile["reslab (uint8 until the device)"]
         normalise_ms = ours_ms["normalise on the device (CPU)"]
-        worker_ms = profile["torchvision reference"]["total"]
-        decode_ceiling = worker_ms / max(ours_ms["decode (torchvision)"], 1e-9)
+        reference_ms = profile["torchvision reference"]["total"]
+        decode_ceiling = reference_ms / max(ours_ms["decode (torchvision)"], 1e-9)
     return DataResult(
         images=images,
         size=size,

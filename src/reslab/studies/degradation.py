@@ -3,6 +3,7 @@ depth trained with one recipe; do deeper plain nets train worse, and do shortcut
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -16,10 +17,9 @@ from reslab.studies.common import (
     eval_history,
     mean_std,
     model_cost,
-    plan_run,
     read_summary,
 )
-from reslab.studies.parallel import Job, default_workers, train_all
+from reslab.studies.parallel import Job, default_workers, plan_all, train_all
 from reslab.studies.verdict import CANNOT_JUDGE, NOT_OBSERVED, OBSERVED, Rule, both, judge
 from reslab.utils.claim import claim
 from reslab.utils.env import environment
@@ -162,10 +162,10 @@ def _run_degradation(cfg: DegradationConfig) -> Path:
         for model, _, depth in names
     ]
     workers = cfg.workers or default_workers(len(jobs), cfg.threads)
+    plans = plan_all(jobs)
     # A rerun that only reuses finished nets keeps the wall time of the run that trained them.
-    reused_all = all(plan_run(job.config, job.run_dir) == "done" for job in jobs)
-    earlier_wall = _earlier_wall_time(study_dir) if reused_all else None
-    finished = train_all(jobs, workers, progress=cfg.progress)
+    earlier_wall = _earlier_wall_time(study_dir) if all(p == "done" for p in plans) else None
+    finished = train_all(jobs, workers, progress=cfg.progress, plans=plans)
     if not all(finished):
         print("stopped before every net finished; re-run the same command to continue", flush=True)
         return study_dir
@@ -198,8 +198,6 @@ def _run_degradation(cfg: DegradationConfig) -> Path:
 
 def _earlier_wall_time(study_dir: Path) -> float | None:
     """The wall time an earlier complete run of the study recorded, if any."""
-    import json
-
     try:
         wall = json.loads((study_dir / "results.json").read_text()).get("wall_time_s")
     except (OSError, ValueError, AttributeError):
@@ -259,8 +257,6 @@ def _run_record(run_dir: Path, model: str, kind: str, depth: int, seed: int) -> 
 
 
 def _model_meta(run_dir: Path) -> dict[str, Any]:
-    import json
-
     return json.loads((run_dir / "model.json").read_text())
 
 

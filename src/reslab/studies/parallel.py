@@ -55,13 +55,25 @@ def default_workers(jobs: int, threads: int) -> int:
     return max(1, min(jobs, available_cores() // max(1, threads)))
 
 
-def train_all(jobs: Sequence[Job], workers: int, *, progress: bool = True) -> list[bool]:
+def plan_all(jobs: Sequence[Job]) -> list[str]:
+    """Per job: "new", "resume" or "done" (reused); a run directory that holds a different
+    recipe is refused here, before anything trains (ConfigError)."""
+    return [plan_run(job.config, job.run_dir) for job in jobs]
+
+
+def train_all(
+    jobs: Sequence[Job],
+    workers: int,
+    *,
+    progress: bool = True,
+    plans: Sequence[str] | None = None,
+) -> list[bool]:
     """Train (or reuse) every job; returns, per job, whether its run is complete.
 
-    Finished runs with the same identity are reused, interrupted ones resumed; a run directory
-    that holds a different recipe is refused before anything trains (ConfigError).
+    Finished runs with the same identity are reused, interrupted ones resumed (``plans``: what
+    :func:`plan_all` returned for ``jobs``, if the caller already asked).
     """
-    plans = [plan_run(job.config, job.run_dir) for job in jobs]
+    plans = list(plans) if plans is not None else plan_all(jobs)
     done = [plan == "done" for plan in plans]
     for job, plan in zip(jobs, plans):
         if plan == "done":
