@@ -54,7 +54,11 @@ def cmd_models(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([r.as_dict() for r in rows], indent=2))
         return 0
-    table = Table(title="reslab models (GFLOPs: forward, 2 FLOPs per multiply-add)")
+    table = Table(
+        title="reslab models (GFLOPs: forward, 2 FLOPs per multiply-add)",
+        caption="weights by name: NAME.WEIGHTS, e.g. resnet56.cifar10 in 'reslab predict' and "
+        "model.pretrained, or models.create('resnet56', weights='cifar10')",
+    )
     for col in (
         "name",
         "family",
@@ -250,7 +254,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def _add_predict(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="top-k classes for image files")
-    p.add_argument("weights", help="a run directory or a reslab .safetensors file")
+    p.add_argument(
+        "weights",
+        help="a run directory, a weights file, or weights by name (resnet56.cifar10, "
+        "resnet50.IMAGENET1K_V2; see 'reslab models')",
+    )
     p.add_argument("images", nargs="+", help="image files (any common format and size)")
     p.add_argument("--topk", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=32)

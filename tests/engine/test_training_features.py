@@ -257,6 +257,31 @@ def test_image_folders_evaluate_at_another_resolution(folder):
     assert res.count == 4
 
 
+def test_image_folders_hold_out_a_validation_split_and_keep_the_best_on_it(folder, tmp_path):
+    """data.val_size on an image folder: held out of train/ (seeded by data.split_seed, the
+    same images in eval), evaluated like the test set, and best.safetensors chosen on it."""
+    from reslab.engine.evaluate import evaluate
+
+    common = ["data.name=folder", f"data.root={folder}", "data.image_size=16",
+              "data.num_workers=0", "data.batch_size=4", "data.val_size=0.25"]  # fmt: skip
+    data = build_data(load_config(None, common), torch.device("cpu"), DistInfo())
+    assert data.sizes == {"train": 6, "val": 2, "test": 4}
+    held = data.evals["val"].dataset
+    assert sorted(held.dataset.samples[i][1] for i in held.indices) == [0, 1]  # stratified
+    assert set(held.indices).isdisjoint(data.train.dataset.indices)
+    run = train(
+        None,
+        [*common, "model.name=resnet18", "train.iterations=4", "train.eval_every=2",
+         "schedule.warmup_iters=0", f"out_dir={tmp_path}", "name=f", *FAST],
+    )  # fmt: skip
+    summary = json.loads((run.dir / "summary.json").read_text())
+    assert summary["data_sizes"] == {"train": 6, "val": 2, "test": 4}
+    assert summary["best_val_step"] in (2, 4) and (run.dir / "best.safetensors").is_file()
+    assert evaluate(run.dir, split="val").count == 2  # the held-out images, not val/
+    assert evaluate(run.dir, split="train").count == 6
+    assert evaluate(run.dir).count == 4
+
+
 def test_eval_sizes_are_refused_off_image_folders():
     with pytest.raises(ConfigError, match="data.eval_image_size is for image folders"):
         build_data(

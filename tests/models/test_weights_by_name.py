@@ -198,3 +198,34 @@ def test_recipe_pretrained_by_name_starts_a_training_run(cache, monkeypatch, tmp
     assert torch.equal(tuned.layer3[2].conv2.weight, source.layer3[2].conv2.weight)
     assert torch.equal(tuned.layer3[2].bn2.running_var, source.layer3[2].bn2.running_var)
     torch.testing.assert_close(tuned.conv1.weight, source.conv1.weight.sum(1, keepdim=True))
+
+
+def test_the_cli_predicts_with_weights_by_name_and_says_where_to_put_them_offline(
+    cache, monkeypatch, tmp_path, capsys
+):
+    """`reslab predict resnet20.cifar10 IMG` as the README shows it: from the cache without a
+    download; with an empty cache and no network, one line naming the URL and the cache path."""
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    from reslab.cli import main
+
+    image = tmp_path / "frog.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 30, 3), np.uint8)).save(image)
+    _publish(cache, monkeypatch, "resnet20", _old_layout_bytes(models.create("resnet20")))
+    assert main(["predict", "resnet20.cifar10", str(image), "--topk", "2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    cifar = {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
+             "truck"}  # fmt: skip
+    assert len(out["top"]) == 2 and {name for name, _ in out["top"]} <= cifar
+
+    def offline(url, dst, hash_prefix=None, progress=True):
+        raise URLError("Name or service not known")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    assert main(["predict", "resnet56.cifar10", str(image)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "https://" in err[0] and "resnet56-4bfd9763.th" in err[0]
+    assert str(cache / "resnet56-4bfd9763.th") in err[0]

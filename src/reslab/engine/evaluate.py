@@ -155,8 +155,13 @@ def evaluate(
     num_classes = int(meta["num_classes"])
     if name == "folder" or (root and Path(root).is_dir() and name not in rdata.DATASETS):
         folder = Path(root or "")
-        # a run's data.root holds train/ and val/ (or test/); a folder given by hand is the split
-        wanted = ("train",) if split == "train" else ("val", "test")
+        # a run's data.root holds train/ and val/ (or test/); a folder given by hand is the split.
+        # A run that held a validation split out of train/ (data.val_size) finds it there again.
+        holdout = (
+            split_size(meta.get("val_size") or 0, "val_size") if name == meta.get("data") else 0
+        )
+        held_out = bool(holdout) and split in ("train", "val") and (folder / "train").is_dir()
+        wanted = ("train",) if split == "train" or held_out else ("val", "test")
         folder = next((folder / n for n in wanted if (folder / n).is_dir()), folder)
         size = image_size or int(meta["image_size"][0])
         if resize is None:
@@ -175,6 +180,11 @@ def evaluate(
                 f"{folder} has {len(ds.classes)} class folders but the model predicts "
                 f"{num_classes} classes; evaluate it on data with the classes it was trained on"
             )
+        if held_out:
+            from reslab.engine.folder_setup import folder_split
+
+            rest, held = folder_split(ds, holdout, int(meta.get("split_seed", 0)))
+            ds = torch.utils.data.Subset(ds, held if split == "val" else rest)
         loader = torch.utils.data.DataLoader(
             ds, batch_size=batch_size, num_workers=2, sampler=ShardSampler(len(ds), DistInfo())
         )

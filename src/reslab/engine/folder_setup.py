@@ -81,25 +81,30 @@ def build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
         max_bad_files=d.max_bad_files,
         auto_augment=d.auto_augment,
     )
-    eval_ds = ImageFolder(
-        eval_dir,
-        rdata.eval_transform(eval_size, resize, mean, std, normalise=False),
-        max_bad_files=d.max_bad_files,
-        decode="uint8",
-    )
+    eval_tf = rdata.eval_transform(eval_size, resize, mean, std, normalise=False)
+    eval_ds = ImageFolder(eval_dir, eval_tf, max_bad_files=d.max_bad_files, decode="uint8")
     if train_ds.classes != eval_ds.classes:
         raise DataError(f"{train_dir} and {eval_dir} have different class folders")
-    if per_rank > len(train_ds):
+    train_set: torch.utils.data.Dataset = train_ds
+    val_set: torch.utils.data.Dataset | None = None
+    if d.val_size:
+        # the validation split is held out of train/ (val/ is the test set), seeded by
+        # data.split_seed and evaluated like the test set (resize + centre crop)
+        rest, held = folder_split(train_ds, d.val_size, d.split_seed)
+        train_set = torch.utils.data.Subset(train_ds, rest)
+        val_full = ImageFolder(train_dir, eval_tf, max_bad_files=d.max_bad_files, decode="uint8")
+        val_set = torch.utils.data.Subset(val_full, held)
+    if per_rank > len(train_set):
         raise ConfigError(
             f"data.batch_size={d.batch_size} is larger than the training set "
-            f"({len(train_ds)} images); lower it"
+            f"({len(train_set)} images); lower it"
         )
     # the batches the model gets are in its memory format (the trainer resolves it the same way)
     channels_last = resolve_channels_last(cfg, resolve_device(cfg.train.device, info))
     pin = torch.cuda.is_available()
     workers = d.num_workers
     sampler = torch.utils.data.DistributedSampler(
-        train_ds,
+        train_set,
         num_replicas=info.world_size,
         rank=info.rank,
         shuffle=True,
@@ -107,7 +112,7 @@ def build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
         drop_last=True,
     )
     train = torch.utils.data.DataLoader(
-        train_ds,
+        train_set,
         batch_size=per_rank,
         sampler=sampler,
         num_workers=workers,
@@ -115,16 +120,24 @@ def build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
         drop_last=True,
         persistent_workers=workers > 0,
     )
-    evaluate = torch.utils.data.DataLoader(
-        eval_ds,
-        batch_size=d.eval_batch_size,
-        sampler=ShardSampler(len(eval_ds), info),
-        num_workers=workers,
-        pin_memory=pin,
-    )
+
+    def eval_loader(ds: torch.utils.data.Dataset) -> torch.utils.data.DataLoader:
+        return torch.utils.data.DataLoader(
+            ds,
+            batch_size=d.eval_batch_size,
+            sampler=ShardSampler(len(ds), info),
+            num_workers=workers,
+            pin_memory=pin,
+        )
+
+    evals = {"test": eval_loader(eval_ds)}
+    sizes = {"train": len(train_set), "test": len(eval_ds)}
+    if val_set is not None:
+        evals = {"val": eval_loader(val_set), **evals}
+        sizes["val"] = len(val_set)
     return RunData(
         train=train,
-        evals={"test": evaluate},
+        evals=evals,
         num_classes=len(train_ds.classes),
         in_channels=3,
         classes=list(train_ds.classes),
@@ -133,7 +146,15 @@ def build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
         std=tuple(std),
         resize=resize,
         on_device=DeviceNormalize(mean, std, channels_last=channels_last),
-        train_size=len(train_ds),
-        sizes={"train": len(train_ds), "test": len(eval_ds)},
+        train_size=len(train_set),
+        sizes=sizes,
         train_augment=train_batch_augment(cfg, len(train_ds.classes), tuple(std)),
     )
+
+
+def folder_split(ds: ImageFolder, size: int | float, seed: int) -> tuple[list[int], list[int]]:
+    """(kept, held-out) sample indices of a training folder: a stratified hold-out of ``size``
+    (a count or a fraction), the same for every run with the same ``seed`` (data.split_seed)."""
+    labels = torch.tensor([label for _, label in ds.samples])
+    rest, held = rdata.stratified_split(labels, size, seed)
+    return rest.tolist(), held.tolist()
