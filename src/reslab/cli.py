@@ -120,13 +120,19 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def _launch_torchrun(args: argparse.Namespace) -> int:
     """`reslab train --nproc N` is `torchrun --standalone --nproc-per-node N -m reslab train`;
-    a restarted worker resumes from the newest checkpoint by itself."""
+    a restarted worker resumes from the newest checkpoint by itself. This process holds the run
+    directory for the job's life, so a second job under the same name is refused here (one
+    line, exit 2) before any worker starts."""
+    from reslab.engine import load_config
     from reslab.engine.distributed import launch
+    from reslab.engine.rundir import claim_for_workers
 
     argv = ["train", *([args.config] if args.config else []), *args.overrides]
     if args.resume:
         argv += ["--resume", args.resume]
-    return launch(argv, args.nproc, max_restarts=args.max_restarts)
+    cfg = load_config(args.config, args.overrides)  # a bad config is refused before torchrun
+    with claim_for_workers(cfg, args.resume) as env:
+        return launch(argv, args.nproc, max_restarts=args.max_restarts, env=env)
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
@@ -317,9 +323,17 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
 
 # ----------------------------------------------------------------------------- report
 def cmd_report(args: argparse.Namespace) -> int:
-    from reslab.report import build_report
+    import contextlib
+    from pathlib import Path
 
-    paths = build_report(args.run_dir, lang=args.lang, out_dir=args.out)
+    from reslab.report import build_report
+    from reslab.utils.claim import claim
+
+    # the folder written into is claimed, as a study's is; a wrong run_dir is not created
+    target = Path(args.out or args.run_dir)
+    held = claim(target, "study") if args.out or target.is_dir() else contextlib.nullcontext()
+    with held:
+        paths = build_report(args.run_dir, lang=args.lang, out_dir=args.out)
     print(f"report: {paths.html}")
     print(f"markdown: {paths.markdown}")
     return 0
@@ -387,8 +401,10 @@ def cmd_study(args: argparse.Namespace) -> int:
     print(f"results: {out / 'results.json'}")
     if not args.no_report and (out / "results.json").is_file():
         from reslab.report import build_report
+        from reslab.utils.claim import claim
 
-        print(f"report: {build_report(out, lang=args.lang).html}")
+        with claim(out, "study"):  # the report is written into the study's folder too
+            print(f"report: {build_report(out, lang=args.lang).html}")
     return 0
 
 

@@ -3,7 +3,12 @@ a run that fails at start leaves no folder behind."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
+import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -171,6 +176,133 @@ def test_a_killed_holder_leaves_no_claim(tmp_path):
     assert (tmp_path / "r" / LOCK_NAME).exists()  # left behind, and harmless:
     with claim(tmp_path / "r") as got:
         assert got == tmp_path / "r"
+
+
+def test_a_forked_child_does_not_keep_a_killed_holders_claim(tmp_path):
+    """DataLoader workers are forked while the run holds its directory: they must not keep the
+    claim alive after the run is SIGKILLed (a hung worker would keep it for ever)."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import os, time\nfrom reslab.utils.claim import claim\n"
+            f"with claim({str(tmp_path / 'r')!r}):\n"
+            "    if os.fork() == 0:  # the child speaks once its fork handlers have run\n"
+            "        print(os.getpid(), flush=True)\n        time.sleep(600)\n        os._exit(0)\n"
+            "    time.sleep(600)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    child = int(holder.stdout.readline())
+    try:
+        with pytest.raises(ClaimError, match=f"pid {holder.pid},"), claim(tmp_path / "r"):
+            pass
+        holder.kill()
+        holder.wait()
+        os.kill(child, 0)  # the forked child lives on ...
+        with claim(tmp_path / "r"):  # ... and holds nothing
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
+
+
+def _no_locks(monkeypatch, errnum: int = errno.ENOLCK) -> None:
+    def flock(fd, op):
+        raise OSError(errnum, os.strerror(errnum))
+
+    monkeypatch.setattr(fcntl, "flock", flock)
+
+
+_NO_LOCKS_HOLDER = (
+    "import errno, fcntl, os, time\n"
+    "def flock(fd, op):\n    raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))\n"
+    "fcntl.flock = flock\n"
+    "from reslab.utils.claim import claim\n"
+    "with claim({path!r}):\n    print('held', flush=True)\n    time.sleep(600)"
+)
+
+
+def test_without_file_locks_a_lock_file_claims_the_directory(tmp_path, monkeypatch, capfd):
+    """On a filesystem without flock (ENOLCK), the lock file itself, created atomically with
+    the holder's pid, is the claim; one whose pid is gone from this machine is taken over."""
+    run_dir = tmp_path / "r"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _NO_LOCKS_HOLDER.format(path=str(run_dir))],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        _no_locks(monkeypatch)
+        with pytest.raises(ClaimError, match=f"{IN_USE} \\(pid {holder.pid},"), claim(run_dir):
+            pass
+        assert "filesystem without file locks" in capfd.readouterr().err
+    finally:
+        holder.kill()
+        holder.wait()
+    assert json.loads((run_dir / LOCK_NAME).read_text())["pid"] == holder.pid  # left behind
+    with claim(run_dir):  # its pid is gone: taken over
+        assert json.loads((run_dir / LOCK_NAME).read_text())["pid"] == os.getpid()
+    assert sorted(p.name for p in run_dir.iterdir()) == []  # released: nothing left
+
+
+def test_a_claim_that_fails_for_another_reason_is_one_clear_error(tmp_path, monkeypatch):
+    _no_locks(monkeypatch, errno.EINVAL)
+    with (
+        pytest.raises(ClaimError, match="cannot be claimed \\(Invalid argument\\)"),
+        claim(tmp_path / "r"),
+    ):
+        pass
+
+
+def test_a_process_holds_its_claim_for_the_processes_it_starts(tmp_path):
+    """`reslab train --nproc N` holds the run directory for torchrun's workers: a descendant
+    told so (inherited_env) goes ahead; any other process is still refused."""
+    from reslab.utils.claim import INHERITED_ENV, inherited_env
+
+    run_dir = tmp_path / "r"
+    with claim(run_dir):
+        env = {**os.environ, **inherited_env(run_dir)}
+        code = f"from reslab.utils.claim import claim\nwith claim({str(run_dir)!r}): pass"
+        child = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True)
+        assert child.returncode == 0, child.stderr
+        sibling = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+        try:  # a process that is not the holder's descendant cannot borrow its claim
+            env[INHERITED_ENV] = f"{sibling.pid}:{os.path.realpath(run_dir / LOCK_NAME)}"
+            spoofed = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True)
+            assert spoofed.returncode == 1 and IN_USE in spoofed.stderr.decode()
+        finally:
+            sibling.kill()
+            sibling.wait()
+
+
+def test_the_torchrun_launcher_claims_the_run_and_refuses_a_second_job_in_one_line(
+    tmp_path, monkeypatch, capsys
+):
+    launched = []
+
+    def fake_launch(argv, nproc, *, max_restarts=0, env=None):
+        launched.append(env)
+        assert _claim_elsewhere(tmp_path / "r").returncode == 2  # held for the workers
+        return 0
+
+    monkeypatch.setattr(distributed, "launch", fake_launch)
+    args = ["train", "digits_resnet20", f"out_dir={tmp_path}", "name=r", "--nproc", "2"]
+    assert cli.main(args) == 0
+    assert launched and launched[0][rundir.CREATED_ENV] == os.path.realpath(tmp_path / "r")
+    assert not (tmp_path / "r").exists()  # the job left it empty: removed
+    with claim(tmp_path / "r"):
+        capsys.readouterr()
+        code = f"from reslab import cli\nraise SystemExit(cli.main({args!r}))"
+        got = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert got.returncode == 2 and len(launched) == 1
+    (line,) = got.stderr.strip().splitlines()
+    assert line.startswith(f"error: {tmp_path / 'r'} {IN_USE} (pid {os.getpid()},")
 
 
 def test_under_torchrun_only_process_0_claims(tmp_path, monkeypatch):

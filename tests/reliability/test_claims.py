@@ -127,6 +127,21 @@ def test_two_resumes_of_one_interrupted_run(digits_run, tmp_path):
     assert (run_dir / "final.safetensors").is_file()
 
 
+@pytest.mark.slow
+@pytest.mark.distributed
+@pytest.mark.timeout(900)
+def test_two_torchrun_jobs_started_at_once_under_one_name(tmp_path):
+    """`reslab train --nproc 2` twice at once: the launcher holds the run for its workers, so
+    the second job is refused in one line with exit 2 before torchrun starts (not exit 1 and
+    torchrun's traceback), and the run directory holds one job's files."""
+    args = [*tiny(tmp_path, "t", iterations=20), "--nproc", "2"]
+    winner, loser = _one_proceeds(_at_once(args, args), tmp_path / "t")
+    assert "torch.distributed" not in loser.err
+    assert _steps(tmp_path / "t") == ([10, 20], 1)
+    assert (tmp_path / "t" / "final.safetensors").is_file()
+    assert not (tmp_path / "t" / LOCK_NAME).exists()
+
+
 # ----------------------------------------------------------------------------- export
 @pytest.mark.slow
 @pytest.mark.timeout(600)
@@ -187,6 +202,7 @@ def test_two_studies_started_at_once_into_one_directory(tmp_path):
     _one_proceeds(outcomes, _named(outcomes, tmp_path, "deg"))
     results = json.loads((tmp_path / "deg" / "results.json").read_text())
     assert [r["model"] for r in results["runs"]] == ["plain20", "resnet20", "plain32", "resnet32"]
+    _one_run_each(tmp_path / "deg", nets=4)
 
 
 @pytest.mark.slow
@@ -196,6 +212,19 @@ def test_two_demos_started_at_once_into_one_directory(tmp_path):
     outcomes = _at_once(args, args, timeout=1500)
     _one_proceeds(outcomes, _named(outcomes, tmp_path, "demo-quick"))
     assert (tmp_path / "demo-quick" / "report.html").is_file()
+    results = json.loads((tmp_path / "demo-quick" / "degradation" / "results.json").read_text())
+    _one_run_each(tmp_path / "demo-quick" / "degradation", nets=len(results["runs"]))
+
+
+def _one_run_each(folder: Path, nets: int) -> None:
+    """Every net in a study's folder was trained by one process: its metrics count each step
+    once (two processes writing one run would repeat them), and no lock file is left."""
+    logs = sorted(folder.rglob("metrics.jsonl"))
+    assert len(logs) == nets, logs
+    for log in logs:
+        steps, _ = _steps(log.parent)
+        assert steps and steps == sorted(set(steps)), (log, steps)
+    assert not list(folder.rglob(LOCK_NAME))
 
 
 def _named(outcomes: list[Outcome], out: Path, name: str) -> Path:

@@ -129,15 +129,17 @@ def first_line(e: BaseException) -> str:
     return text.split(". ")[0][:200]
 
 
-def launch(argv: Sequence[str], nproc: int, *, max_restarts: int = 0) -> int:
+def launch(
+    argv: Sequence[str], nproc: int, *, max_restarts: int = 0, env: dict[str, str] | None = None
+) -> int:
     """Run ``reslab ARGV`` as ``nproc`` processes on this machine under torchrun.
 
     This is ``torchrun --standalone --nproc-per-node N --max-restarts R -m reslab ARGV``.
     SIGTERM and SIGINT sent to this process go to the workers themselves, so they save a
     checkpoint at the next step boundary and exit 0, and so does this process (torchrun,
     signalled directly, stops the workers and reports a failure). A restarted worker resumes
-    from the newest checkpoint by itself (see :func:`restart_count`). Returns torchrun's exit
-    status.
+    from the newest checkpoint by itself (see :func:`restart_count`). ``env`` is added to the
+    workers' environment. Returns torchrun's exit status.
     """
     import psutil
 
@@ -153,7 +155,7 @@ def launch(argv: Sequence[str], nproc: int, *, max_restarts: int = 0) -> int:
         *argv,
     ]
     # A session of its own: a terminal's Ctrl-C reaches only this process, which passes it on.
-    agent = subprocess.Popen(cmd, start_new_session=True)
+    agent = subprocess.Popen(cmd, start_new_session=True, env={**os.environ, **(env or {})})
 
     def forward(signum: int, frame: Any) -> None:
         # the training processes only: their DataLoader workers must not be signalled

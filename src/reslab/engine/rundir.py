@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,8 +24,11 @@ from reslab.engine import distributed
 from reslab.engine.checkpoint import CheckpointManager, load_checkpoint
 from reslab.engine.config import Config, config_diff, dump_config, flatten, load_config
 from reslab.errors import CheckpointError, ConfigError
-from reslab.utils.claim import LOCK_NAME, ClaimError, claim
+from reslab.utils.claim import LOCK_NAME, ClaimError, claim, inherited_env
 from reslab.utils.io import atomic_open
+
+CREATED_ENV = "RESLAB_RUN_CREATED"
+"""Set by :func:`claim_for_workers` to the run directory it created for the workers."""
 
 RESUME_HOW = "--resume auto, or resume='auto' in Python"
 """How to ask for a resume, worded for the command line and the Python API alike."""
@@ -88,7 +92,7 @@ def open_run_dir(
     if resume is None and distributed.restart_count() > 0:
         resume = "auto"  # torchrun relaunched the job after a failure: continue it
     path, checkpoint_file = _locate(cfg, resume)
-    created = not path.exists()
+    created = not path.exists() or os.environ.get(CREATED_ENV) == os.path.realpath(path)
     discarded = False
     try:
         with contextlib.ExitStack() as stack:
@@ -115,6 +119,23 @@ def open_run_dir(
         if discarded:  # the claim is released now, and its lock file gone
             with contextlib.suppress(OSError):
                 path.rmdir()
+
+
+@contextlib.contextmanager
+def claim_for_workers(cfg: Config, resume: str | None) -> Iterator[dict[str, str]]:
+    """Hold the run directory for the processes a launcher starts (`reslab train --nproc N`:
+    torchrun and its workers), so that of two jobs started at once under one name the second
+    is refused here, in one line, before any worker starts. Yields the environment that tells
+    the workers the claim is theirs; an empty directory the job leaves behind is removed."""
+    path, _ = _locate(cfg, resume)
+    created = not path.exists()
+    try:
+        with claim(path, "run"):
+            yield {**inherited_env(path), CREATED_ENV: os.path.realpath(path) if created else ""}
+    finally:
+        if created:
+            with contextlib.suppress(OSError):
+                path.rmdir()  # only if empty: the job failed at start and discarded its files
 
 
 def _locate(cfg: Config, resume: str | None) -> tuple[Path, Path | None]:

@@ -7,6 +7,17 @@ lock file; one left by a killed process is harmless, since only the flock counts
 
 Claims are re-entrant within a process: a study that claims its output directory and then
 trains runs inside it works, and so does a second claim of a directory this process holds.
+A forked child (a DataLoader worker) closes its copy of every held lock at once, so that the
+claim still dies with the process that took it. A process may also pass its claim down to the
+processes it starts (`reslab train --nproc N` holds the run directory for torchrun's workers):
+:func:`inherited_env` names the claim, and a descendant claiming it goes ahead without a lock.
+
+On a filesystem without file locks (some network mounts: ENOLCK), a claim falls back to
+creating the lock file atomically (``os.link``), with the holder's pid and host inside; a lock
+file whose pid is gone from this machine is taken over. That is weaker than a flock: a process
+killed on another machine leaves its lock file behind (delete it by hand). NFS mounted with
+``local_lock=flock`` keeps flocks local to each machine, so a run directory there is protected
+against processes on the same machine only.
 """
 
 from __future__ import annotations
@@ -17,6 +28,7 @@ import fcntl
 import json
 import os
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +39,12 @@ from reslab.errors import ReslabError
 
 LOCK_NAME = ".lock"
 """The lock file inside a claimed directory."""
+
+INHERITED_ENV = "RESLAB_CLAIM"
+"""Names a claim held for this process by an ancestor: ``PID:LOCK_PATH``."""
+_NO_LOCKS = (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS)
+_BY_LINK = -1
+"""The fd recorded for a claim held by an atomically created lock file (no flock)."""
 
 _NEXT_STEP = {
     "run": "choose another name (name=...)",
@@ -77,8 +95,31 @@ def claim_file(path: Path | str, what: str = "export") -> Iterator[Path]:
         yield path
 
 
+def inherited_env(directory: Path | str) -> dict[str, str]:
+    """Environment for processes this one starts, telling them that this process holds the
+    claim of ``directory`` for them (they must be its descendants)."""
+    lock = os.path.realpath(Path(directory) / LOCK_NAME)
+    return {INHERITED_ENV: f"{os.getpid()}:{lock}"}
+
+
+def _inherited(lock_path: Path) -> bool:
+    """Whether an ancestor of this process holds ``lock_path`` for it (:func:`inherited_env`)."""
+    pid, _, path = os.environ.get(INHERITED_ENV, "").partition(":")
+    if not pid.isdigit() or path != os.path.realpath(lock_path):
+        return False
+    import psutil
+
+    try:
+        return int(pid) in {p.pid for p in psutil.Process().parents()}
+    except psutil.Error:
+        return False
+
+
 @contextlib.contextmanager
 def _hold(lock_path: Path, shown: Path, what: str) -> Iterator[None]:
+    if _inherited(lock_path):
+        yield  # held for this process by the ancestor that started it
+        return
     key = (os.getpid(), os.path.realpath(lock_path))  # a forked child holds nothing itself
     with _held_lock:
         mine = _held.get(key)
@@ -96,41 +137,132 @@ def _hold(lock_path: Path, shown: Path, what: str) -> Iterator[None]:
                 _release(lock_path, mine.fd)
 
 
-def _acquire(lock_path: Path, shown: Path, what: str) -> int:
-    while True:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            who = _describe_holder(fd)
-            os.close(fd)
-            raise ClaimError(
-                f"{shown} is in use by another reslab process ({who}): wait for it to "
-                f"finish, or {_NEXT_STEP.get(what, 'choose another name')}"
-            ) from None
-        except OSError as e:
-            os.close(fd)
-            if e.errno in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS):
-                raise ClaimError(
-                    f"{shown} cannot be claimed: its filesystem does not support file locks "
-                    f"({e.strerror}); put it on a local disk"
-                ) from None
-            raise
-        if _same_file(fd, lock_path):
-            break
-        os.close(fd)  # released and removed by its holder between our open and flock: retry
+def _forget_in_child() -> None:
+    """After a fork: close the child's copies of the parent's locks (a DataLoader worker that
+    outlives a SIGKILLed parent must not keep its run directory claimed)."""
+    global _held_lock
+    _held_lock = threading.Lock()  # another thread may have held it at the fork
+    for key, held in list(_held.items()):
+        if key[0] != os.getpid():
+            if held.fd != _BY_LINK:
+                with contextlib.suppress(OSError):
+                    os.close(held.fd)
+            del _held[key]
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
+
+
+def _record(what: str) -> bytes:
     record = {
         "pid": os.getpid(),
         "host": socket.gethostname(),
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
         "what": what,
     }
+    return (json.dumps(record) + "\n").encode()
+
+
+def _in_use(shown: Path, record: dict | None, what: str) -> ClaimError:
+    return ClaimError(
+        f"{shown} is in use by another reslab process ({_describe(record)}): wait for it to "
+        f"finish, or {_NEXT_STEP.get(what, 'choose another name')}"
+    )
+
+
+def _acquire(lock_path: Path, shown: Path, what: str) -> int:
+    while True:
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except FileNotFoundError:  # a run that failed at start removed its folder just now
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
+            continue
+        except OSError as e:
+            raise _cannot(shown, e) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            record = _holder_record(fd)
+            os.close(fd)
+            raise _in_use(shown, record, what) from None
+        except OSError as e:
+            os.close(fd)
+            if e.errno in _NO_LOCKS:
+                return _acquire_by_link(lock_path, shown, what)
+            raise _cannot(shown, e) from None
+        if _same_file(fd, lock_path):
+            break
+        os.close(fd)  # released and removed by its holder between our open and flock: retry
     os.ftruncate(fd, 0)
-    os.pwrite(fd, (json.dumps(record) + "\n").encode(), 0)
+    os.pwrite(fd, _record(what), 0)
     return fd
 
 
+def _cannot(shown: Path, e: OSError) -> ClaimError:
+    return ClaimError(
+        f"{shown} cannot be claimed ({e.strerror or e}): check that its filesystem is "
+        "writable, or choose another place (out_dir=... / --out)"
+    )
+
+
+_warned_no_locks: set[str] = set()
+
+
+def _acquire_by_link(lock_path: Path, shown: Path, what: str) -> int:
+    """The claim on a filesystem without flock: the lock file, with our record in it, is
+    created atomically (written aside, then hard-linked into place)."""
+    folder = str(lock_path.parent)
+    if folder not in _warned_no_locks:
+        _warned_no_locks.add(folder)
+        print(
+            f"warning: {folder} is on a filesystem without file locks; claiming it with a lock "
+            f"file instead (a process killed on another machine leaves {lock_path} behind: "
+            "delete it once that process is gone)",
+            file=sys.stderr,
+            flush=True,
+        )
+    with contextlib.suppress(OSError):
+        if os.stat(lock_path).st_size == 0:
+            os.unlink(lock_path)  # left empty by a failed flock attempt: not a holder's
+    aside = lock_path.with_name(f"{lock_path.name}.{os.getpid()}")
+    try:
+        aside.write_bytes(_record(what))
+        for _ in range(5):
+            try:
+                os.link(aside, lock_path)
+                return _BY_LINK
+            except FileExistsError:
+                record = _read_record_file(lock_path)
+                if record is not None:
+                    raise _in_use(shown, record, what) from None
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(lock_path)  # its holder is gone from this machine: take over
+        raise _in_use(shown, None, what)
+    except OSError as e:
+        raise _cannot(shown, e) from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(aside)
+
+
+def _read_record_file(path: Path) -> dict | None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        return _read_record(fd)
+    finally:
+        os.close(fd)
+
+
 def _release(lock_path: Path, fd: int) -> None:
+    if fd == _BY_LINK:
+        record = _read_record_file(lock_path)
+        if record is not None and record.get("pid") == os.getpid():
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(lock_path)
+        return
     try:
         if _same_file(fd, lock_path):  # still ours (not removed with a discarded directory)
             with contextlib.suppress(FileNotFoundError):
@@ -153,13 +285,13 @@ RECORD_WAIT_S = 2.0
 right after its flock succeeds, so this is only ever waited for out on a loaded machine."""
 
 
-def _describe_holder(fd: int) -> str:
-    """Name the process holding the flock on ``fd``, waiting briefly for its record."""
+def _holder_record(fd: int) -> dict | None:
+    """The record of the process holding the flock on ``fd``, waiting briefly for it."""
     deadline = time.monotonic() + RECORD_WAIT_S
     while True:
         record = _read_record(fd)
         if record is not None or time.monotonic() >= deadline:
-            return _describe(record)
+            return record
         time.sleep(0.02)
 
 
