@@ -40,9 +40,29 @@ def test_metadata_written_before_sizes_were_typed_reads_as_a_count():
 
 
 def test_split_seed_is_fixed_apart_from_the_training_seed():
+    import torch
+
+    from reslab.engine.distributed import DistInfo
+    from reslab.engine.setup import build_data
+
+    def held_out(*overrides: str) -> torch.Tensor:
+        cfg = load_config("digits_resnet20", ["data.val_size=100", *overrides])
+        data = build_data(cfg, torch.device("cpu"), DistInfo())
+        return torch.cat([x.flatten(1) for x, _ in data.evals["val"]])
+
     a = load_config("cifar10_resnet20", ["train.seed=1"])
     b = load_config("cifar10_resnet20", ["train.seed=2"])
     assert a.data.split_seed == b.data.split_seed == 0
+    # the same validation images for every training seed; another split_seed, others
+    assert torch.equal(held_out("train.seed=1"), held_out("train.seed=2"))
+    assert not torch.equal(held_out("train.seed=1"), held_out("data.split_seed=1"))
+
+
+def test_paths_start_at_home_as_in_a_shell(monkeypatch, tmp_path):
+    """data.root=~/data: the shell leaves a ~ after = as it is, so reslab expands it."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    cfg = load_config("cifar10_resnet20", ["data.root=~/data", "out_dir=~/runs"])
+    assert cfg.data.root == str(tmp_path / "data") and cfg.run_dir.parent == tmp_path / "runs"
 
 
 # ----------------------------------------------------------------------------- schedule

@@ -113,6 +113,21 @@ def test_bad_study_configs():
         DegradationConfig(depths=[20, 51])
     with pytest.raises(ConfigError):
         DegradationConfig(data="imagenet")
+    # 8 and 14 are 6n+2, but no such nets exist: said before anything starts
+    with pytest.raises(ConfigError, match="no plain/residual pair of depth 8, 14 .* 20, 32, 44"):
+        DegradationConfig(depths=[8, 14, 20])
+
+
+def test_a_study_whose_nets_fail_at_start_leaves_no_folder(tmp_path):
+    """Each net's worker makes its folder for train.log; a net that fails at start (here: no
+    CIFAR-10 under root) removes it, and the study removes the folders it made."""
+    cfg = DegradationConfig(
+        data="cifar10", root=str(tmp_path / "none"), depths=[20, 32], seeds=[0], iterations=2,
+        workers=1, out_dir=str(tmp_path / "out"), name="deg",
+    )  # fmt: skip
+    with pytest.raises(ReslabError, match="not found in"):
+        run_degradation(cfg)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []
 
 
 def test_responses_without_trained_nets_is_clear_and_creates_nothing(tmp_path):

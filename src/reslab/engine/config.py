@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import os
 import re
 import types
 import typing
@@ -130,6 +131,8 @@ class DataConfig:
             self.eval_batch_size >= 1, "data.eval_batch_size", "must be >= 1", self.eval_batch_size
         )
         self.val_size = split_size(self.val_size, "data.val_size")
+        if self.root:  # data.root=~/data: the shell leaves a ~ after = alone
+            self.root = os.path.expanduser(str(self.root))
         _check(self.crop_pad >= 0, "data.crop_pad", "must be >= 0", self.crop_pad)
         for key in ("mixup_alpha", "cutmix_alpha", "lighting"):
             _check(getattr(self, key) >= 0, f"data.{key}", "must be >= 0", getattr(self, key))
@@ -316,6 +319,9 @@ class Config:
     optim: OptimConfig = field(default_factory=OptimConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self) -> None:
+        self.out_dir = os.path.expanduser(str(self.out_dir))  # out_dir=~/runs, as data.root
 
     @property
     def run_dir(self) -> Path:

@@ -39,6 +39,7 @@ _DISPOSABLE = {
     "metrics.jsonl",
     "tensorboard",
     "checkpoints",
+    "train.log",  # a study's worker logs each net's output there
     LOCK_NAME,
 }
 """What a run that failed before its first checkpoint may hold and still be discarded."""

@@ -251,7 +251,7 @@ def load_published(
 def resolve_pretrained(source: str | os.PathLike, *, progress: bool = True) -> Path:
     """The weights file that a ``model.pretrained`` value names: an existing file, a run
     directory's final weights, or published weights by name ('resnet56.cifar10'), fetched."""
-    path = Path(source)
+    path = Path(source).expanduser()
     if path.is_dir():
         return path / "final.safetensors"
     if path.exists():

@@ -21,7 +21,7 @@ from reslab.studies.common import (
 )
 from reslab.studies.parallel import Job, default_workers, plan_all, train_all
 from reslab.studies.verdict import CANNOT_JUDGE, NOT_OBSERVED, OBSERVED, Rule, both, judge
-from reslab.utils.claim import claim
+from reslab.utils.claim import claim_output
 from reslab.utils.env import environment
 from reslab.utils.io import write_json
 
@@ -91,6 +91,18 @@ class DegradationConfig:
         bad = [d for d in self.depths if (d - 2) % 6 or d < 8]
         if bad:
             raise ConfigError(f"depths must be 6n+2 (20, 32, 44, 56, 110, ...), got {bad}")
+        from reslab.models import get_spec, list_models
+
+        cifar = {n for n in list_models() if get_spec(n).family == "cifar"}
+        missing = [d for d in self.depths if {f"plain{d}", f"resnet{d}"} - cifar]
+        if missing:
+            pairs = sorted(
+                int(n[6:]) for n in cifar if n.startswith("resnet") and f"plain{n[6:]}" in cifar
+            )
+            raise ConfigError(
+                f"no plain/residual pair of depth {', '.join(map(str, missing))} is registered: "
+                f"the study's depths are {', '.join(map(str, pairs))}"
+            )
         if len(self.depths) < 2:
             raise ConfigError("the study needs at least two depths to compare")
 
@@ -133,7 +145,7 @@ def recipe_for(cfg: DegradationConfig) -> dict[str, Any]:
 
 def run_degradation(cfg: DegradationConfig) -> Path:
     """Train every net of the study (reusing finished ones) and write results.json."""
-    with claim(Path(cfg.out_dir) / cfg.name, "study"):
+    with claim_output(Path(cfg.out_dir) / cfg.name, "study"):
         return _run_degradation(cfg)
 
 

@@ -60,13 +60,13 @@ def demo_degradation(cfg: DemoConfig, demo_dir: Path) -> DegradationConfig:
 def run_demo(cfg: DemoConfig) -> Path:
     """Run the demo into OUT/demo (OUT/demo-quick); returns the report's path (or the
     directory when ``cfg.report`` is off)."""
-    from reslab.utils.claim import claim
+    from reslab.utils.claim import claim_output
 
     t0 = time.perf_counter()
     demo_dir = Path(cfg.out_dir) / ("demo-quick" if cfg.quick else "demo")
     steps = 4 if cfg.report else 3
     deg = demo_degradation(cfg, demo_dir)
-    with claim(demo_dir, "study"):
+    with claim_output(demo_dir, "study"):
         print(
             f"[1/{steps}] degradation study: plain and residual nets of depth "
             f"{' and '.join(map(str, deg.depths))} on digits, seeds "

@@ -15,7 +15,7 @@ from reslab import models
 from reslab.errors import ConfigError
 from reslab.studies.common import command_line
 from reslab.studies.probes import gradient_norms, load_trained, probe_batches
-from reslab.utils.claim import claim
+from reslab.utils.claim import claim_output
 from reslab.utils.env import environment
 from reslab.utils.io import write_json
 from reslab.utils.progress import track
@@ -46,7 +46,7 @@ class GradientsConfig:
 
 def run_gradients(cfg: GradientsConfig) -> Path:
     """Measure every net's gradient norms and write results.json."""
-    with claim(Path(cfg.out_dir) / cfg.name, "study"):
+    with claim_output(Path(cfg.out_dir) / cfg.name, "study"):
         return _run_gradients(cfg)
 
 

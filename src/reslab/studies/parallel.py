@@ -194,8 +194,11 @@ def _train_one(
         return False
 
     from reslab.engine import train
+    from reslab.engine.rundir import CREATED_ENV
 
     log = Path(config["out_dir"]) / config["name"] / "train.log"
+    if not log.parent.exists():  # created here for the log: a run that fails at start removes it
+        os.environ[CREATED_ENV] = os.path.realpath(log.parent)
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "a") as f, contextlib.redirect_stdout(f), contextlib.redirect_stderr(f):
         return train(config, resume=resume).status == "completed"

@@ -12,7 +12,7 @@ from reslab import reference
 from reslab.errors import ReslabError
 from reslab.studies.common import command_line
 from reslab.studies.probes import layer_responses, load_trained
-from reslab.utils.claim import claim
+from reslab.utils.claim import claim_output
 from reslab.utils.env import environment
 from reslab.utils.io import write_json
 from reslab.utils.progress import track
@@ -35,7 +35,7 @@ class ResponsesConfig:
 def run_responses(cfg: ResponsesConfig) -> Path:
     """Measure the trained nets' layer responses and write results.json."""
     found = _trained_nets(cfg)  # before claiming: a wrong --source leaves no output folder
-    with claim(Path(cfg.out_dir) / cfg.name, "study"):
+    with claim_output(Path(cfg.out_dir) / cfg.name, "study"):
         return _run_responses(cfg, found)
 
 

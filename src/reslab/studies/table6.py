@@ -15,7 +15,7 @@ from reslab import models, reference
 from reslab.engine.config import CONFIG_DIR, load_config, read_recipe
 from reslab.errors import ConfigError, DataError
 from reslab.studies.common import command_line, mean_std, read_summary, train_or_reuse
-from reslab.utils.claim import claim
+from reslab.utils.claim import claim_output
 from reslab.utils.env import environment
 from reslab.utils.io import write_json
 
@@ -74,7 +74,7 @@ def measure_img_s(name: str, batch: int = 64, steps: int = 5) -> float:
 
 def run_table6(cfg: Table6Config) -> Path:
     """Train (or reuse) Table 6's nets, or say why not, and write results.json."""
-    with claim(Path(cfg.out_dir) / cfg.name, "study"):
+    with claim_output(Path(cfg.out_dir) / cfg.name, "study"):
         return _run_table6(cfg)
 
 

@@ -86,6 +86,30 @@ def claim(directory: Path | str, what: str = "run") -> Iterator[Path]:
 
 
 @contextlib.contextmanager
+def claim_output(directory: Path | str, what: str = "study") -> Iterator[Path]:
+    """:func:`claim` for a folder of results (a study, the demo): if the work inside fails and
+    this call created the folder, the empty folders it leaves behind are removed with it."""
+    directory = Path(directory)
+    created = not directory.exists()
+    failed = False
+    try:
+        with claim(directory, what):
+            try:
+                yield directory
+            except BaseException:
+                failed = True
+                if created:  # only while holding it: never tidy another process's folder
+                    for folder in sorted(directory.rglob("*"), key=lambda p: -len(p.parts)):
+                        with contextlib.suppress(OSError):
+                            folder.rmdir()  # only empty ones: files are kept
+                raise
+    finally:
+        if failed and created:
+            with contextlib.suppress(OSError):
+                directory.rmdir()  # now that the claim's lock file is gone
+
+
+@contextlib.contextmanager
 def claim_file(path: Path | str, what: str = "export") -> Iterator[Path]:
     """Hold the file ``path`` (which need not exist) exclusively, as :func:`claim` does for a
     directory. The lock file is ``.NAME.lock`` beside it, removed again on release."""
