@@ -503,8 +503,13 @@ def test_resume_auto_from_the_python_api_is_refused_in_its_words(run40):
 def test_resume_auto_from_config_yaml_continues_without_rewriting_it(run40, capsys):
     config_yaml = _snapshot(run40)["config.yaml"]
     checkpoints = sorted(p.name for p in (run40 / "checkpoints").iterdir())
+    before = _snapshot(run40)
     assert cli.main(["train", str(run40 / "config.yaml"), "--resume", "auto"]) == 0
-    assert "resumed" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "resumed" in out
+    # the run had finished: said so, and nothing evaluated or written again
+    assert f"{run40} finished already (step 40 of 40); nothing to train" in out
+    assert {k: v[1] for k, v in _snapshot(run40).items()} == {k: v[1] for k, v in before.items()}
     assert _snapshot(run40)["config.yaml"] == config_yaml
     assert sorted(p.name for p in (run40 / "checkpoints").iterdir()) == checkpoints
 

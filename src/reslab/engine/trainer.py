@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
+import json
 import math
 import signal
 import time
@@ -295,6 +296,9 @@ class _Trainer:
     def fit(self) -> Run:
         cfg, state = self.cfg, self.state
         total = cfg.train.iterations
+        finished = self._finished_before()
+        if finished is not None:
+            return finished
         self.bar = ProgressBar(
             total,
             f"train {cfg.model.name}",
@@ -350,6 +354,40 @@ class _Trainer:
                 state, wall,
             )  # fmt: skip
         return run
+
+    def _finished_before(self) -> Run | None:
+        """A resume of a run that had already finished (its last checkpoint at the final step,
+        its final weights and summary written): said, and returned as it stands, instead of
+        evaluating it again. A run stopped between its last checkpoint and its summary is
+        finished now, as usual."""
+        state, total = self.state, self.cfg.train.iterations
+        summary_file = self.run_dir / "summary.json"
+        weights = self.run_dir / "final.safetensors"
+        if state.step < total or not (weights.is_file() and summary_file.is_file()):
+            return None
+        try:
+            summary = json.loads(summary_file.read_text())
+        except (OSError, ValueError):
+            return None
+        if summary.get("status") != "completed" or summary.get("step") != total:
+            return None
+        self.logger.close()
+        if self.info.is_main:
+            print(
+                f"{self.run_dir} finished already (step {total} of {total}); nothing to train. "
+                f"Its weights: {weights}",
+                flush=True,
+            )
+        return Run(
+            dir=self.run_dir,
+            config=self.cfg,
+            status="completed",
+            step=state.step,
+            history=state.history,
+            final=summary.get("final") or {},
+            wall_time_s=float(summary.get("wall_time_s") or state.elapsed_s),
+            weights=weights,
+        )
 
     def _next_micro_batches(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """The next step's ``train.accumulate`` batches, on the device and augmented there. An
