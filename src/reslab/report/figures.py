@@ -7,6 +7,7 @@ language; Chinese needs a CJK font and falls back to English without one.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -349,8 +350,15 @@ def _words(lang: str) -> dict[str, str]:
 def _cjk_font() -> str | None:
     from matplotlib import font_manager
 
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    return next((f for f in CJK_FONTS if f in names), None)
+    manager = font_manager.fontManager
+    found = next((f for f in CJK_FONTS if f in {f.name for f in manager.ttflist}), None)
+    if found is None:  # installed after matplotlib cached its font list: add them now
+        for path in font_manager.findSystemFonts():
+            if "CJK" in Path(path).name:
+                with contextlib.suppress(Exception):  # a font file matplotlib cannot read
+                    manager.addfont(path)
+        found = next((f for f in CJK_FONTS if f in {f.name for f in manager.ttflist}), None)
+    return found
 
 
 def _save(fig: Any, path: str | Path) -> Path:
