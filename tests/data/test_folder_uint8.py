@@ -155,3 +155,76 @@ def test_the_marker_walk_reads_the_frame_as_pil_does(mode, subsampling, progress
         assert not _is_plain_jpeg(data[: len(data) // 2], 10**8)  # truncated
         assert not _is_plain_jpeg(data, 37 * 53 - 1)  # over the pixel limit
         assert _jpeg_frame(data[:2] + b"\xff\xda" + data[2:]) is None  # a scan before the frame
+
+
+def _decoded_photo(tmp_path, width: int = 90, height: int = 70) -> torch.Tensor:
+    _photo(width, height).save(tmp_path / "p.jpg", quality=90)
+    return decode_image_file(tmp_path / "p.jpg")  # pixels stored (H, W, C), as decoded
+
+
+def test_the_channels_last_crop_is_torchvisions_crop(tmp_path):
+    """Same random draws, same pixels as v2.RandomResizedCrop, whatever the input's memory."""
+    from torchvision import tv_tensors
+    from torchvision.transforms import v2
+
+    from reslab.data.transforms import RandomResizedCrop
+
+    decoded = _decoded_photo(tmp_path)
+    assert decoded.permute(1, 2, 0).is_contiguous()
+    for image in (decoded, decoded.contiguous(), tv_tensors.Image(decoded)):
+        for seed in range(8):
+            torch.manual_seed(seed)
+            ours = RandomResizedCrop(24, antialias=True)(image)
+            torch.manual_seed(seed)
+            theirs = v2.RandomResizedCrop(24, antialias=True)(image)
+            assert type(ours) is type(theirs) and ours.shape == (3, 24, 24)
+            torch.testing.assert_close(ours, theirs, rtol=0, atol=0)
+    pil = _photo(90, 70)
+    torch.manual_seed(0)
+    ours = RandomResizedCrop(24)(pil)
+    torch.manual_seed(0)
+    assert np.array_equal(np.array(ours), np.array(v2.RandomResizedCrop(24)(pil)))
+
+
+def test_collated_batches_are_channels_last_with_default_collates_values(tmp_path):
+    from torch.utils.data import default_collate
+
+    from reslab.data.transforms import collate_channels_last
+
+    train = imagenet_train_transform(24, normalise=False)
+    decoded = _decoded_photo(tmp_path)
+    torch.manual_seed(0)
+    samples = [(train(decoded), label) for label in (3, 1, 4)]
+    images, labels = collate_channels_last(samples)
+    expected_images, expected_labels = default_collate(samples)
+    assert images.shape == (3, 3, 24, 24) and images.dtype == torch.uint8
+    assert images.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(images, expected_images) and torch.equal(labels, expected_labels)
+    # 10-crop samples and anything else collate as torch's default_collate does
+    crops = [(torch.zeros(10, 3, 4, 4, dtype=torch.uint8), 0)] * 2
+    assert collate_channels_last(crops)[0].shape == (2, 10, 3, 4, 4)
+    mixed = [
+        (torch.zeros(3, 4, 4, dtype=torch.uint8), 0),
+        (torch.zeros(3, 5, 4, dtype=torch.uint8), 1),
+    ]
+    with pytest.raises(RuntimeError):
+        collate_channels_last(mixed)  # default_collate's own error for unequal shapes
+
+
+def test_a_worker_collates_into_shared_memory_what_the_main_process_collates(tmp_path):
+    from reslab.data.transforms import collate_channels_last
+
+    for i in range(6):
+        (tmp_path / f"c{i % 2}").mkdir(exist_ok=True)
+        _photo(50 + i, 40).save(tmp_path / f"c{i % 2}" / f"{i}.jpg", quality=90)
+    ds = ImageFolder(tmp_path, eval_transform(16, 20, normalise=False), decode="uint8")
+    batches = []
+    for workers in (0, 1):
+        loader = torch.utils.data.DataLoader(
+            ds, batch_size=3, num_workers=workers, collate_fn=collate_channels_last
+        )
+        batches.append(list(loader))
+    for (x0, y0), (x1, y1) in zip(*batches, strict=True):
+        assert x1.is_contiguous(memory_format=torch.channels_last) and x1.shape == (3, 3, 16, 16)
+        assert torch.equal(x0, x1) and torch.equal(y0, y1)
+    assert not batches[0][0][0].is_shared() and batches[1][0][0].is_shared()

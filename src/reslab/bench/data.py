@@ -95,12 +95,10 @@ def reference_dataset(root: Path, size: int):
     )
 
 
-def _window(dataset, order: Sequence[int], start: int, batch: int) -> float:
+def _window(dataset, order: Sequence[int], start: int, batch: int, collate: Callable) -> float:
     """Seconds to load and collate one batch of ``dataset``."""
-    from torch.utils.data import default_collate
-
     t0 = time.perf_counter()
-    default_collate([dataset[order[(start + j) % len(order)]] for j in range(batch)])
+    collate([dataset[order[(start + j) % len(order)]] for j in range(batch)])
     return time.perf_counter() - t0
 
 
@@ -114,8 +112,10 @@ def run_data_bench(
 ) -> DataResult:
     """Measure reslab's folder pipeline against the torchvision reference (see module docs)."""
     import torch
+    from torch.utils.data import default_collate
 
     from reslab.bench.runner import CpuMeter
+    from reslab.data.transforms import collate_channels_last
     from reslab.engine.folder_setup import train_folder
     from reslab.utils.env import environment
 
@@ -125,17 +125,18 @@ def run_data_bench(
         ours, ref = train_folder(root, size), reference_dataset(root, size)
         order = torch.randperm(images, generator=torch.Generator().manual_seed(0)).tolist()
         batch = min(batch, images)
-        for ds in (ours, ref):  # warm-up: first touches of the files and the code paths
-            _window(ds, order, 0, batch)
+        # each side with the collate function its DataLoader uses
+        sides = [("fast", ours, collate_channels_last), ("ref", ref, default_collate)]
+        for _, ds, collate in sides:  # warm-up: first touches of the files and the code paths
+            _window(ds, order, 0, batch, collate)
         meter = CpuMeter()
         rounds = []
         for i in range(windows):
             meter.start()
             start = i * batch
-            sides = [("fast", ours), ("ref", ref)]
             timed = {}
-            for key, ds in sides if i % 2 == 0 else reversed(sides):
-                timed[key] = batch / _window(ds, order, start, batch)
+            for key, ds, collate in sides if i % 2 == 0 else reversed(sides):
+                timed[key] = batch / _window(ds, order, start, batch, collate)
             timed["load"] = meter.foreign_load()
             rounds.append(timed)
             log(f"  round {i + 1}: reslab {timed['fast']:.0f} img/s, reference "
@@ -184,10 +185,10 @@ class _Stages:
         return ms
 
 
-def _collate(stages: _Stages, items: list) -> Any:
+def _collate(stages: _Stages, items: list, collate: Callable | None = None) -> Any:
     from torch.utils.data import default_collate
 
-    return stages.time("collate", default_collate, items)
+    return stages.time("collate", collate or default_collate, items)
 
 
 def profile_reference(root: Path, size: int, indices: Sequence[int]) -> dict[str, float]:
@@ -235,7 +236,12 @@ def profile_reslab(root: Path, size: int, indices: Sequence[int]) -> dict[str, f
     """reslab's folder pipeline now: uint8 decode, augment and collate in the worker, then
     normalisation of the batch on the device (here the CPU)."""
     from reslab.data.folder import decode_image_file
-    from reslab.data.transforms import IMAGENET_MEAN, IMAGENET_STD, DeviceNormalize
+    from reslab.data.transforms import (
+        IMAGENET_MEAN,
+        IMAGENET_STD,
+        DeviceNormalize,
+        collate_channels_last,
+    )
     from reslab.engine.folder_setup import train_folder
 
     ds = train_folder(root, size)
@@ -249,7 +255,7 @@ def profile_reslab(root: Path, size: int, indices: Sequence[int]) -> dict[str, f
         image = stages.time("flip", lambda im: to_plain(flip(im)), image)
         out.append((image, label))
     stages.count = len(indices)
-    x, _ = _collate(stages, out)
+    x, _ = _collate(stages, out, collate_channels_last)
     stages.time("normalise on the device (CPU)", DeviceNormalize(IMAGENET_MEAN, IMAGENET_STD), x)
     return stages.per_image()
 

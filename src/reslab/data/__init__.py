@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from reslab.data.transforms import (
         IMAGENET_MEAN,
         IMAGENET_STD,
+        collate_channels_last,
         eval_transform,
         imagenet_train_transform,
         preprocess_for_model,
@@ -34,6 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
 _TRANSFORMS = (
     "IMAGENET_MEAN",
     "IMAGENET_STD",
+    "collate_channels_last",
     "eval_transform",
     "imagenet_train_transform",
     "preprocess_for_model",
@@ -54,6 +56,7 @@ __all__ = [
     "DeviceLoader",
     "ImageFolder",
     "channel_stats",
+    "collate_channels_last",
     "default_root",
     "download",
     "eval_transform",

@@ -4,14 +4,21 @@ Training on a folder keeps images uint8 until they are on the training device: t
 decode, crop, resize and flip uint8 tensors (``normalise=False``), batches are collated and
 pinned as uint8 (a quarter of float32's bytes), and :class:`DeviceNormalize` turns them into
 normalised floats on the device, a whole batch at once.
+
+The uint8 images stay in channels-last memory (height, width, channel), the layout the JPEG
+decoder writes: torch's antialiased uint8 resize is vectorised for it (about 1.7x faster than
+on planar images, the same pixels), and :func:`collate_channels_last` stacks such images with
+one contiguous copy each (planar stacking would transpose every pixel).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from PIL import Image
+from torchvision import tv_tensors
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
@@ -21,6 +28,61 @@ from reslab.errors import DataError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class RandomResizedCrop(v2.RandomResizedCrop):
+    """torchvision's ``v2.RandomResizedCrop`` (the same random draws, the same pixels), with
+    the crop of a uint8 CPU image copied into channels-last memory before it is resized, so the
+    resize takes torch's vectorised uint8 path (see the module docs)."""
+
+    def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
+        if not _plain_uint8_cpu(inpt):
+            return super().transform(inpt, params)
+        top, left, height, width = (params[k] for k in ("top", "left", "height", "width"))
+        crop = channels_last(inpt[:, top : top + height, left : left + width])
+        out = TF.resize(crop, list(self.size), self.interpolation, antialias=self.antialias)
+        return tv_tensors.wrap(out, like=inpt) if isinstance(inpt, tv_tensors.Image) else out
+
+
+def _plain_uint8_cpu(x: Any) -> bool:
+    return (
+        isinstance(x, torch.Tensor)
+        and type(x) in (torch.Tensor, tv_tensors.Image)
+        and x.dtype == torch.uint8
+        and x.ndim == 3
+        and x.device.type == "cpu"
+    )
+
+
+def channels_last(image: torch.Tensor) -> torch.Tensor:
+    """A [C, H, W] image with its pixels stored (H, W, C): compact, no copy if already so."""
+    return image.permute(1, 2, 0).contiguous().permute(2, 0, 1)
+
+
+def collate_channels_last(batch: Sequence[Any]) -> Any:
+    """``default_collate`` for (uint8 [C, H, W] image, label) samples whose images share a
+    shape: the batch is [B, C, H, W] in channels-last memory, each image copied in with one
+    contiguous copy (into shared memory in a DataLoader worker, as ``default_collate`` does).
+    Any other batch goes to ``default_collate``."""
+    from torch.utils.data import default_collate, get_worker_info
+
+    first = batch[0][0] if batch and isinstance(batch[0], (tuple, list)) else None
+    if not (
+        isinstance(first, torch.Tensor)
+        and first.dtype == torch.uint8
+        and first.ndim == 3
+        and all(len(s) == 2 and isinstance(s[0], torch.Tensor) for s in batch)
+        and all(s[0].shape == first.shape and s[0].dtype == torch.uint8 for s in batch)
+    ):
+        return default_collate(batch)
+    c, h, w = first.shape
+    out = None
+    if get_worker_info() is not None:  # shared memory: the batch is not copied again to send it
+        storage = first._typed_storage()._new_shared(len(batch) * c * h * w, device=first.device)
+        out = first.new(storage).resize_(len(batch), h, w, c)
+    images = torch.stack([s[0].permute(1, 2, 0) for s in batch], out=out)
+    labels = default_collate([s[1] for s in batch])
+    return images.permute(0, 3, 1, 2), labels
 
 
 def _to_normalised(mean: Sequence[float], std: Sequence[float]) -> list[v2.Transform]:
@@ -58,7 +120,7 @@ def imagenet_train_transform(
             v2.RandomCrop(size),
         ]
     else:
-        geometry = [v2.RandomResizedCrop(size, antialias=True)]
+        geometry = [RandomResizedCrop(size, antialias=True)]
     last = _to_normalised(mean, std) if normalise else [v2.ToPureTensor()]
     policy = auto_augment_policy(auto_augment)
     colour = [policy] if policy is not None else []

@@ -186,7 +186,11 @@ def evaluate(
             rest, held = folder_split(ds, holdout, int(meta.get("split_seed", 0)))
             ds = torch.utils.data.Subset(ds, held if split == "val" else rest)
         loader = torch.utils.data.DataLoader(
-            ds, batch_size=batch_size, num_workers=2, sampler=ShardSampler(len(ds), DistInfo())
+            ds,
+            batch_size=batch_size,
+            num_workers=2,
+            sampler=ShardSampler(len(ds), DistInfo()),
+            collate_fn=rdata.collate_channels_last,
         )
         normalise = DeviceNormalize(meta["mean"], meta["std"])
         return run_eval(

@@ -2,7 +2,8 @@
 
 Training images stay uint8 until the device: DataLoader workers decode them to uint8 tensors
 (``ImageFolder(decode="uint8")``), crop, resize and flip them in uint8, and the batches are
-collated and pinned as uint8; ``RunData.on_device`` (a :class:`~reslab.data.transforms.
+collated (in channels-last memory, :func:`~reslab.data.transforms.collate_channels_last`) and
+pinned as uint8; ``RunData.on_device`` (a :class:`~reslab.data.transforms.
 DeviceNormalize`) makes them normalised floats once the trainer has moved them to the device.
 Evaluation batches go the same way (the same decoder, resize and centre crop, normalised on the
 device by the same ``on_device``; formerly normalised in
@@ -24,7 +25,7 @@ import torch
 
 from reslab import data as rdata
 from reslab.data.folder import ImageFolder
-from reslab.data.transforms import DeviceNormalize
+from reslab.data.transforms import DeviceNormalize, collate_channels_last
 from reslab.engine.config import Config
 from reslab.engine.distributed import DistInfo
 from reslab.engine.setup import (
@@ -119,6 +120,7 @@ def build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
         pin_memory=pin,
         drop_last=True,
         persistent_workers=workers > 0,
+        collate_fn=collate_channels_last,
     )
 
     def eval_loader(ds: torch.utils.data.Dataset) -> torch.utils.data.DataLoader:
@@ -128,6 +130,7 @@ def build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
             sampler=ShardSampler(len(ds), info),
             num_workers=workers,
             pin_memory=pin,
+            collate_fn=collate_channels_last,
         )
 
     evals = {"test": eval_loader(eval_ds)}
