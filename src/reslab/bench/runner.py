@@ -148,35 +148,41 @@ def run_cases(
     on_row: Callable[[list[Row]], None] | None = None,
 ) -> list[Row]:
     """Measure every case; one row each, in order. ``on_row`` gets the rows so far after each
-    case (to save them as they come: a long suite that is stopped keeps what it measured)."""
+    case (to save them as they come: a long suite that is stopped keeps what it measured).
+
+    Each case gets fresh worker processes, as a user's run is a fresh process: a process's
+    earlier work changes its speed (with one worker per side for the whole suite, the plain
+    reference's ResNet-56 step ran at 137 img/s after the ResNet-20 case and at 198 after the
+    ResNet-50 cases, against 180 in a fresh process, on a 2-core Xeon), so shared workers made
+    a row's figures depend on the rows before it."""
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     fast_env = {**RESLAB_ENV, **(reslab_env or {})}
-    fast = WorkerProcess("reslab", fast_env)
-    ref = WorkerProcess("plain")
-    # A checkpointing row compares reslab with itself: its baseline needs reslab's runtime.
-    twin = WorkerProcess("reslab", fast_env) if any(c.mode == "ckpt" for c in cases) else None
-    try:
-        info = fast.call(op="info")
-        env = {
-            **info["env"],
-            "reslab_runtime": info["tuned"],
-            "command": " ".join(["reslab", *sys.argv[1:]]),
-        }
-        rows = []
-        for case in cases:
-            t0 = time.perf_counter()
-            baseline = twin if case.mode == "ckpt" and twin is not None else ref
+    env: dict[str, Any] | None = None
+    rows = []
+    for case in cases:
+        t0 = time.perf_counter()
+        fast = WorkerProcess("reslab", fast_env)
+        # A checkpointing row compares reslab with itself: its baseline needs reslab's runtime.
+        baseline = WorkerProcess("reslab", fast_env) if case.mode == "ckpt" else None
+        baseline = baseline or WorkerProcess("plain")
+        try:
+            if env is None:
+                info = fast.call(op="info")
+                env = {
+                    **info["env"],
+                    "reslab_runtime": info["tuned"],
+                    "command": " ".join(["reslab", *sys.argv[1:]]),
+                }
             row = run_case(case, fast, baseline, log)
-            row.env = env
-            rows.append(row)
-            if on_row is not None:
-                on_row(rows)
-            log(f"  {_summary(row)} ({time.perf_counter() - t0:.0f}s)")
-        return rows
-    finally:
-        for worker in (fast, ref, twin):
-            if worker is not None:
+        finally:
+            for worker in (fast, baseline):
                 worker.close()
+        row.env = env
+        rows.append(row)
+        if on_row is not None:
+            on_row(rows)
+        log(f"  {_summary(row)} ({time.perf_counter() - t0:.0f}s)")
+    return rows
 
 
 def run_case(case: Case, fast: WorkerProcess, ref: WorkerProcess, log: Log) -> Row:
