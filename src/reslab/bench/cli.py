@@ -65,7 +65,7 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
         "(speed and memory)",
     )
     p.add_argument("--steps", type=int, help="steps per timed window (default: ~1 s of work)")
-    p.add_argument("--windows", type=int, help="timed windows per side (default 5)")
+    p.add_argument("--windows", type=int, help="timed windows per side (default 5; data suite: 15)")
     p.add_argument("--warmup", type=int, help="untimed steps first (default 3)")
     p.add_argument("--iterations", type=int,
                    help="schedule mode: run length (default 64,000); --trainer: steps of each "
@@ -170,7 +170,7 @@ def cmd_data(args: argparse.Namespace) -> int:
         args.images,
         size=args.size or 224,
         batch=args.batch or 32,
-        windows=args.windows or 5,
+        windows=args.windows or 15,
         log=lambda msg: print(msg, file=sys.stderr, flush=True),
     )
     text = json.dumps(result.as_dict(), indent=2)
