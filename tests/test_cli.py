@@ -28,6 +28,27 @@ def test_models_json_lists_params_and_flops(capsys):
     assert rows["resnet56"]["depth"] == 56 and rows["resnet56"]["family"] == "cifar"
 
 
+@pytest.mark.parametrize("width", [80, 160])
+def test_models_table_shows_every_name_and_weight_whole_at_any_width(monkeypatch, width):
+    import io
+
+    from rich.console import Console
+
+    import reslab.cli as cli
+    from reslab.models import model_table
+
+    console = Console(width=width, file=io.StringIO())
+    monkeypatch.setattr(cli, "_console", lambda: console)
+    assert main(["models"]) == 0
+    out = console.file.getvalue()
+    assert "…" not in out and max(map(len, out.splitlines())) <= width
+    cells = " ".join(" ".join(line.replace("│", " ").split()) for line in out.splitlines())
+    for row in model_table(None):
+        assert f" {row.name} " in f" {cells} " and f"{row.params:,}" in cells
+        for weights in row.weights:
+            assert weights in cells
+
+
 def test_models_show_stage_layout(capsys):
     assert main(["models", "show", "resnet56", "--json"]) == 0
     stages = json.loads(capsys.readouterr().out)

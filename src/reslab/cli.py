@@ -54,40 +54,44 @@ def cmd_models(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([r.as_dict() for r in rows], indent=2))
         return 0
+    console = _console()
+    # a narrow terminal gets the columns a name does not already say (family, kind, block and
+    # shortcut are in the name and in `reslab models show NAME`), so nothing is cut short
+    wide = console.width >= 130
     table = Table(
         title="reslab models (GFLOPs: forward, 2 FLOPs per multiply-add)",
         caption="weights by name: NAME.WEIGHTS, e.g. resnet56.cifar10 in 'reslab predict' and "
         "model.pretrained, or models.create('resnet56', weights='cifar10')",
     )
-    for col in (
-        "name",
-        "family",
-        "kind",
-        "block",
-        "shortcut",
-        "depth",
-        "params",
-        "GFLOPs",
-        "input",
-        "weights",
-    ):
+    columns = ["name", "family", "kind", "block", "shortcut", "depth", "params", "GFLOPs"]
+    columns = columns if wide else [c for c in columns if c not in MODEL_DETAIL_COLUMNS]
+    for col in [*columns, "input", "weights"]:
         left = col in ("name", "family", "kind", "weights")
-        table.add_column(col, justify="left" if left else "right")
-    for r in rows:
-        table.add_row(
-            r.name,
-            r.family + (" pre-act" if r.preact else ""),
-            r.kind,
-            r.block,
-            r.shortcut,
-            str(r.depth),
-            f"{r.params:,}",
-            f"{r.gflops:.3f}",
-            "x".join(map(str, r.input_size)),
-            ", ".join(r.weights) or "-",  # by name: models.create(name, weights=...)
+        table.add_column(
+            col,
+            justify="left" if left else "right",
+            overflow="fold",
+            no_wrap=col not in ("weights", "family"),
         )
-    _console().print(table)
+    for r in rows:
+        cells = {
+            "name": r.name,
+            "family": r.family + (" pre-act" if r.preact else ""),
+            "kind": r.kind,
+            "block": r.block,
+            "shortcut": r.shortcut,
+            "depth": str(r.depth),
+            "params": f"{r.params:,}",
+            "GFLOPs": f"{r.gflops:.3f}",
+            "input": "x".join(map(str, r.input_size)),
+            "weights": ", ".join(r.weights) or "-",  # by name: models.create(name, weights=...)
+        }
+        table.add_row(*(cells[c] for c in [*columns, "input", "weights"]))
+    console.print(table)
     return 0
+
+
+MODEL_DETAIL_COLUMNS = ("family", "kind", "block", "shortcut")
 
 
 def _add_models(sub: argparse._SubParsersAction) -> None:
@@ -212,14 +216,24 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "eval", help="evaluate trained weights: error, per-class accuracy, confusion matrix"
     )
-    p.add_argument("source", help="a run directory or a reslab .safetensors file")
+    p.add_argument(
+        "source",
+        help="a run directory (its final weights) or a reslab .safetensors file (RUN/"
+        "best.safetensors: the weights that scored best on the validation split)",
+    )
     p.add_argument("--data", help="dataset name (default: the one it was trained on)")
     p.add_argument(
         "--root", help="dataset directory or image folder (default: the run's own data.root)"
     )
-    p.add_argument("--split", default="test", choices=["test", "val", "train"])
-    p.add_argument("--batch-size", type=int, default=500)
-    p.add_argument("--device", default="auto")
+    p.add_argument(
+        "--split",
+        default="test",
+        choices=["test", "val", "train"],
+        help="test (default; an image folder's val/ or test/), val (the validation split the "
+        "run held out of train/), or train",
+    )
+    p.add_argument("--batch-size", type=int, default=500, help="images per batch (default 500)")
+    p.add_argument("--device", default="auto", help="auto (a GPU if there is one), cpu, cuda:N")
     p.add_argument("--ten-crop", action="store_true", help="10-crop testing (image folders)")
     p.add_argument(
         "--tta",
@@ -266,9 +280,9 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
         "resnet50.IMAGENET1K_V2; see 'reslab models')",
     )
     p.add_argument("images", nargs="+", help="image files (any common format and size)")
-    p.add_argument("--topk", type=int, default=5)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--topk", type=int, default=5, help="classes shown per image (default 5)")
+    p.add_argument("--batch-size", type=int, default=32, help="images per batch (default 32)")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
     p.add_argument("--json", action="store_true", help="one JSON object per image")
     p.set_defaults(func=cmd_predict)
 

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from reslab.data import load_image, preprocess_for_model
-from reslab.errors import DataError, WeightsError
+from reslab.errors import DataError, ReslabError, WeightsError
 from reslab.inference import Prediction, format_prediction, load_for_inference, predict
 
 from .builders import DIGITS, make_run
@@ -122,3 +122,10 @@ def test_a_model_images_cannot_feed_fails_once_up_front(tmp_path, images):
     make_run(tmp_path, in_channels=2)
     with pytest.raises(DataError, match="2 input channels"):
         predict(tmp_path, images)
+
+
+def test_device_auto_is_the_gpu_if_there_is_one_and_a_bad_device_is_one_line(run_dir, images):
+    auto = list(predict(run_dir, images[:1], device="auto"))
+    assert auto[0].top == list(predict(run_dir, images[:1], device="cpu"))[0].top
+    with pytest.raises(ReslabError, match="cannot use device 'nonsense'.*--device cpu"):
+        predict(run_dir, images[:1], device="nonsense")

@@ -49,6 +49,8 @@ def predict(
     if topk < 1 or batch_size < 1:
         raise ReslabError(f"topk and batch_size must be at least 1, got {topk} and {batch_size}")
     model, meta = load_for_inference(source)
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
         model.to(device)
     except (RuntimeError, AssertionError) as e:
