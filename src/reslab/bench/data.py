@@ -2,7 +2,8 @@
 
 Decode + augment + collate img/s of one core (one thread, as in a DataLoader worker) for
 reslab's training pipeline (``engine.folder_setup.train_folder``: uint8 tensors from
-torchvision's JPEG decoder, RandomResizedCrop + flip in uint8, uint8 batches) against the
+torchvision's JPEG decoder, RandomResizedCrop + flip in uint8 in channels-last memory, uint8
+batches collated by ``collate_channels_last`` as its DataLoaders do) against the
 torchvision reference (``torchvision.datasets.ImageFolder`` + PIL + RandomResizedCrop + flip +
 ToTensor + Normalize, float batches), timed in alternating windows in the same process, on a
 folder of JPEGs cut from real photos (scikit-learn's sample images, 500x375, quality 90).
