@@ -228,3 +228,22 @@ def test_a_worker_collates_into_shared_memory_what_the_main_process_collates(tmp
         assert x1.is_contiguous(memory_format=torch.channels_last) and x1.shape == (3, 3, 16, 16)
         assert torch.equal(x0, x1) and torch.equal(y0, y1)
     assert not batches[0][0][0].is_shared() and batches[1][0][0].is_shared()
+
+
+def test_an_evaluation_folder_skips_a_bad_file_and_its_batches_leave_it_out(tmp_path):
+    from reslab.data.transforms import collate_channels_last
+
+    (tmp_path / "a").mkdir()
+    for i in range(3):
+        _photo(30 + i, 20).save(tmp_path / "a" / f"{i}.jpg")
+    (tmp_path / "a" / "1.jpg").write_text("not an image")
+    tf = eval_transform(8, 10, normalise=False)
+    ds = ImageFolder(tmp_path, tf, decode="uint8", bad="skip")
+    with pytest.warns(BadImageWarning, match="1.jpg"):
+        samples = [ds[i] for i in range(3)]
+    assert samples[1] is None and samples[0] is not None and samples[2] is not None
+    images, labels = collate_channels_last(samples)
+    assert images.shape == (2, 3, 8, 8) and labels.tolist() == [0, 0]
+    assert collate_channels_last([None, None]) is None
+    with pytest.raises(ValueError, match="bad"):
+        ImageFolder(tmp_path, bad="drop")  # type: ignore[arg-type]

@@ -113,6 +113,37 @@ def test_training_on_a_folder_skips_a_few_bad_images(rgb_folder, tmp_path):
     assert (tmp_path / "f" / "final.safetensors").is_file()
 
 
+def test_evaluation_leaves_bad_images_out_instead_of_counting_a_neighbour_twice(
+    rgb_folder, tmp_path
+):
+    """rgb_folder's val/ holds 3 readable images per class; a bad file in it is not an image
+    to count, and the next file must not be scored twice in its place (training's rule)."""
+    import json
+
+    root = shutil.copytree(rgb_folder, tmp_path / "data")
+    for name in ("cat", "dog"):
+        (root / "val" / name / "zz_bad.png").write_text("not an image")
+    (root / "train" / "fox" / "zz_bad.png").write_text("not an image")
+    result = reslab(
+        *tiny(tmp_path, "f", *FOLDER_ARGS, f"data.root={root}", "data.val_size=3", iterations=2)
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "f" / "summary.json").read_text())
+    assert summary["final"]["test_count"] == 9, summary["final"]
+    counts = {}
+    for split in ("test", "val", "train"):
+        result = reslab("eval", str(tmp_path / "f"), "--json", "--split", split)
+        assert result.returncode == 0, result.stderr
+        scored = json.loads(result.stdout)
+        counts[split] = scored["count"]
+        assert sum(map(sum, scored["confusion"])) == scored["count"]
+        if split == "test":
+            assert [sum(row) for row in scored["confusion"]] == [3, 3, 3]
+    # train/ holds 24 readable images and one bad file, split 3 held out / the rest
+    assert counts["test"] == 9 and counts["val"] + counts["train"] == 24, counts
+    assert counts["val"] in (2, 3), counts
+
+
 def test_training_stops_when_a_folder_has_too_many_bad_images(rgb_folder, tmp_path):
     root = shutil.copytree(rgb_folder, tmp_path / "data")
     write_bad_images(root / "train" / "cat")

@@ -217,6 +217,11 @@ class ImageFolder(torch.utils.data.Dataset):
 
     ``decode``: "pil" hands ``transform`` an RGB PIL image (:func:`load_image`); "uint8" a
     uint8 [3, H, W] tensor (:func:`decode_image_file`), for transforms that stay in uint8.
+
+    ``bad``: "next" (training) returns the next readable sample in place of a bad file, so
+    every batch is full; "skip" (evaluation) returns None for it, so every image is counted
+    once and a bad one not at all (collate with
+    :func:`~reslab.data.transforms.collate_channels_last`, which leaves the Nones out).
     """
 
     def __init__(
@@ -227,9 +232,13 @@ class ImageFolder(torch.utils.data.Dataset):
         max_bad_files: int = 10,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         decode: Literal["pil", "uint8"] = "pil",
+        bad: Literal["next", "skip"] = "next",
     ) -> None:
         if decode not in ("pil", "uint8"):
             raise ValueError(f"decode must be 'pil' or 'uint8', got {decode!r}")
+        if bad not in ("next", "skip"):
+            raise ValueError(f"bad must be 'next' or 'skip', got {bad!r}")
+        self.bad = bad
         self.root = Path(root)
         self.transform = transform
         self.decode = decode
@@ -241,11 +250,14 @@ class ImageFolder(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.samples)
 
-    def __getitem__(self, index: int) -> tuple[Any, int]:
-        """(image, label); the image is ``transform(rgb_pil)``, or a uint8 [3, H, W] tensor."""
+    def __getitem__(self, index: int) -> tuple[Any, int] | None:
+        """(image, label); the image is ``transform(rgb_pil)``, or a uint8 [3, H, W] tensor.
+        None for a bad file when ``bad="skip"``."""
         for step in range(len(self.samples)):
             path, label = self.samples[(index + step) % len(self.samples)]
             if path in self.bad_files:
+                if self.bad == "skip":
+                    return None
                 continue
             try:
                 if self.decode == "uint8":
@@ -254,6 +266,8 @@ class ImageFolder(torch.utils.data.Dataset):
                     image = load_image(path, max_pixels=self.max_pixels)
             except DataError as exc:
                 self._record_bad(path, exc)
+                if self.bad == "skip":
+                    return None
                 continue
             if self.transform is not None:
                 return self.transform(image), label

@@ -63,9 +63,14 @@ def collate_channels_last(batch: Sequence[Any]) -> Any:
     """``default_collate`` for (uint8 [C, H, W] image, label) samples whose images share a
     shape: the batch is [B, C, H, W] in channels-last memory, each image copied in with one
     contiguous copy (into shared memory in a DataLoader worker, as ``default_collate`` does).
-    Any other batch goes to ``default_collate``."""
+    Any other batch goes to ``default_collate``. None samples (bad files an evaluation
+    :class:`~reslab.data.folder.ImageFolder` skips) are left out; a batch of nothing else is
+    None."""
     from torch.utils.data import default_collate, get_worker_info
 
+    batch = [s for s in batch if s is not None]
+    if not batch:
+        return None
     first = batch[0][0] if batch and isinstance(batch[0], (tuple, list)) else None
     if not (
         isinstance(first, torch.Tensor)

@@ -73,7 +73,10 @@ def run_eval(
     sums = torch.zeros(3, dtype=torch.float64, device=device)  # loss, top5 correct, count
     dtype = autocast_dtype(precision)
     k = min(5, num_classes)
-    for x, y in batches:
+    for batch in batches:
+        if batch is None:  # every image of it was a bad file, skipped
+            continue
+        x, y = batch
         x = x.to(device, non_blocking=True)
         y = y.to(device, non_blocking=True)
         if on_device is not None:
@@ -170,7 +173,8 @@ def evaluate(
         tf = (rdata.ten_crop_transform if ten_crop else rdata.eval_transform)(
             size, resize, meta["mean"], meta["std"], normalise=False
         )
-        ds = rdata.ImageFolder(folder, tf, decode="uint8")  # uint8 until the device
+        # uint8 until the device; a bad file is left out, not replaced (counted once, or not)
+        ds = rdata.ImageFolder(folder, tf, decode="uint8", bad="skip")
         if model.in_channels != 3:
             raise ConfigError(
                 f"{folder} holds RGB images but the model takes {model.in_channels} channel(s)"

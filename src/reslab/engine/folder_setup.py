@@ -83,7 +83,10 @@ def build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
         auto_augment=d.auto_augment,
     )
     eval_tf = rdata.eval_transform(eval_size, resize, mean, std, normalise=False)
-    eval_ds = ImageFolder(eval_dir, eval_tf, max_bad_files=d.max_bad_files, decode="uint8")
+    # evaluation leaves a bad file out instead of counting a neighbour twice
+    eval_ds = ImageFolder(
+        eval_dir, eval_tf, max_bad_files=d.max_bad_files, decode="uint8", bad="skip"
+    )
     if train_ds.classes != eval_ds.classes:
         raise DataError(f"{train_dir} and {eval_dir} have different class folders")
     train_set: torch.utils.data.Dataset = train_ds
@@ -93,7 +96,9 @@ def build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
         # data.split_seed and evaluated like the test set (resize + centre crop)
         rest, held = folder_split(train_ds, d.val_size, d.split_seed)
         train_set = torch.utils.data.Subset(train_ds, rest)
-        val_full = ImageFolder(train_dir, eval_tf, max_bad_files=d.max_bad_files, decode="uint8")
+        val_full = ImageFolder(
+            train_dir, eval_tf, max_bad_files=d.max_bad_files, decode="uint8", bad="skip"
+        )
         val_set = torch.utils.data.Subset(val_full, held)
     if per_rank > len(train_set):
         raise ConfigError(
