@@ -1,5 +1,10 @@
+import os
+
 import pytest
 import torch
+
+# The CLI's tables follow COLUMNS off a terminal; tests read them at the default width.
+os.environ.pop("COLUMNS", None)
 
 # Test tensors are tiny: one thread avoids OpenMP barrier stalls, which make thousands of tiny
 # ops (resnet1202 at 8x8) 100x slower whenever another process shares the 2 cores.

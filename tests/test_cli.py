@@ -63,6 +63,7 @@ def test_models_show_stage_layout(capsys):
         (["models", "show", "resnet65"], "unknown model 'resnet65': did you mean"),
         (["train", "digits_resnet20", "train.iteratons=3"], "did you mean 'iterations'"),
         (["train", "nope.yaml"], "config file not found"),
+        (["train"], "name a recipe: reslab train RECIPE"),
         (["predict", "no_such_dir", "x.png"], "no_such_dir"),
         (["report", "no_such_dir"], "holds no study results"),
     ],

@@ -17,8 +17,12 @@ Handler = Callable[[argparse.Namespace], int]
 def _console():
     from rich.console import Console
 
-    # Off a terminal (pipes, CI logs) rich assumes 80 columns and truncates; tables need more.
-    return Console() if sys.stdout.isatty() else Console(width=160)
+    # Off a terminal (pipes, CI logs) rich assumes 80 columns and truncates; tables need more
+    # (160, or COLUMNS where it is set).
+    if sys.stdout.isatty():
+        return Console()
+    columns = os.environ.get("COLUMNS", "")
+    return Console(width=int(columns) if columns.isdigit() and int(columns) >= 40 else 160)
 
 
 # ----------------------------------------------------------------------------- models
@@ -58,10 +62,17 @@ def cmd_models(args: argparse.Namespace) -> int:
     # a narrow terminal gets the columns a name does not already say (family, kind, block and
     # shortcut are in the name and in `reslab models show NAME`), so nothing is cut short
     wide = console.width >= 130
+    caption = (
+        "weights by name: NAME.WEIGHTS, e.g. resnet56.cifar10 in 'reslab predict' and "
+        "model.pretrained, or models.create('resnet56', weights='cifar10')"
+    )
+    if not wide:
+        caption += (
+            f". Family, kind, block and shortcut are shown from 130 columns (this terminal: "
+            f"{console.width}), and in 'reslab models --json'"
+        )
     table = Table(
-        title="reslab models (GFLOPs: forward, 2 FLOPs per multiply-add)",
-        caption="weights by name: NAME.WEIGHTS, e.g. resnet56.cifar10 in 'reslab predict' and "
-        "model.pretrained, or models.create('resnet56', weights='cifar10')",
+        title="reslab models (GFLOPs: forward, 2 FLOPs per multiply-add)", caption=caption
     )
     columns = ["name", "family", "kind", "block", "shortcut", "depth", "params", "GFLOPs"]
     columns = columns if wide else [c for c in columns if c not in MODEL_DETAIL_COLUMNS]
@@ -106,7 +117,22 @@ def _add_models(sub: argparse._SubParsersAction) -> None:
 
 
 # ----------------------------------------------------------------------------- train
+def _shipped_recipes() -> list[str]:
+    """The recipes that ship with reslab (without importing torch, for --help)."""
+    from pathlib import Path
+
+    import reslab
+
+    configs = Path(reslab.__file__).parent / "configs"
+    return sorted(p.stem for p in configs.glob("*.yaml") if not p.stem.startswith("base_"))
+
+
 def cmd_train(args: argparse.Namespace) -> int:
+    if not (args.config or args.overrides or args.resume):
+        raise ReslabError(
+            "name a recipe: reslab train RECIPE [section.key=value ...]; shipped recipes: "
+            + ", ".join(_shipped_recipes())
+        )
     if args.nproc and args.nproc > 1:
         return _launch_torchrun(args)
     from reslab.utils.runtime import set_training_env
@@ -145,6 +171,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         help="train a model from a YAML recipe",
         description="Train a model. Any config field can be overridden as "
         "section.key=value, e.g. train.iterations=500 model.name=resnet56.",
+        epilog="shipped recipes: " + ", ".join(_shipped_recipes()),
     )
     p.add_argument(
         "config",
@@ -311,9 +338,15 @@ def _default_export_path(weights: str, suffix: str):
 def _add_export(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="export weights to ONNX, TorchScript or safetensors")
     p.add_argument("weights", help="a run directory or a reslab .safetensors file")
-    p.add_argument("--format", choices=["onnx", "torchscript", "safetensors"], default="onnx")
+    p.add_argument(
+        "--format",
+        choices=["onnx", "torchscript", "safetensors"],
+        default="onnx",
+        help="onnx (default; checked against PyTorch with onnxruntime when it is installed), "
+        "torchscript or safetensors",
+    )
     p.add_argument("--out", help="output file (default: beside the weights)")
-    p.add_argument("--opset", type=int, default=17)
+    p.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
     p.set_defaults(func=cmd_export)
 
 

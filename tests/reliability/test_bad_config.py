@@ -18,11 +18,12 @@ pytestmark = pytest.mark.reliability
     [
         ("optim.momentun=0.9", ["unknown config key optim.momentun", "did you mean 'momentum'"]),
         ("train.iterations=ten", ["train.iterations must be an integer", "'ten'"]),
+        ("data.val_size=abc", ["data.val_size must be a count (an integer) or a fraction"]),
         ("optim.lr=-0.1", ["optim.lr must be > 0"]),
         ("data.batch_size=5000", ["data.batch_size=5000", "larger than the training set (1437"]),
         ("model.name=resnet21", ["unknown model 'resnet21'", "did you mean resnet"]),
     ],
-    ids=["unknown-key", "wrong-type", "negative-lr", "batch>dataset", "unknown-model"],
+    ids=["unknown-key", "wrong-type", "size-type", "negative-lr", "batch>dataset", "unknown-model"],
 )
 def test_bad_config_is_one_line(tmp_path, override, needles):
     result = reslab(*tiny(tmp_path, "x", override))

@@ -167,6 +167,10 @@ def _empty(root: Path) -> None:  # class folders without images
             (root / split / name / "notes.txt").write_text("no images here")
 
 
+def _missing(root: Path) -> None:  # data.root names nothing
+    pass
+
+
 def _mismatch(root: Path) -> None:  # val has other classes than train
     write_folder(root, ["cat", "dog"], 2, 1)
     shutil.move(root / "val" / "dog", root / "val" / "fox")
@@ -178,8 +182,9 @@ def _mismatch(root: Path) -> None:  # val has other classes than train
         (_flat, "no class folders"),
         (_empty, "hold no images"),
         (_mismatch, "different class folders"),
+        (_missing, "does not exist or is not a folder"),
     ],
-    ids=["flat", "empty", "class-mismatch"],
+    ids=["flat", "empty", "class-mismatch", "missing-root"],
 )
 def test_wrong_folder_layout_is_one_line(tmp_path, layout, needle):
     root = tmp_path / "data"

@@ -488,6 +488,10 @@ def _coerce(tp: Any, value: Any, key: str) -> Any:
                 return _coerce(arg, value, key)
             except ConfigError as e:
                 errors.append(str(e))
+        if set(args) == {int, float}:  # a size: data.val_size
+            raise ConfigError(
+                f"{key} must be a count (an integer) or a fraction in (0, 1), got {value!r}"
+            )
         raise ConfigError(errors[0] if errors else f"{key}: bad value {value!r}")
     if origin is Literal:
         choices = get_args(tp)

@@ -65,6 +65,11 @@ def build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
             "holding one sub-folder per class"
         )
     root = Path(d.root)
+    if not root.is_dir():
+        raise DataError(
+            f"data.root {root} does not exist or is not a folder: point it at a folder with "
+            "train/ and val/ (or test/), one sub-folder per class in each"
+        )
     train_dir = root / "train"
     eval_dir = next((root / n for n in ("val", "test") if (root / n).is_dir()), None)
     if not train_dir.is_dir() or eval_dir is None:
