@@ -95,6 +95,8 @@ def test_train_eval_predict_export_end_to_end(tmp_path):
     res = json.loads(ev.stdout)
     assert res["count"] == 360 and 0 <= res["top1_error"] <= 100
     assert len(res["confusion"]) == 10 and sum(map(sum, res["confusion"])) == 360
+    shown = _run("eval", str(run), "--tta", "flip").stdout.splitlines()[0]
+    assert "(test, 360 images, flip TTA): top-1 error" in shown and "top-5 error" in shown
     from PIL import Image
     from sklearn.datasets import load_digits
 

@@ -216,10 +216,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(res.as_dict(), indent=2))
         return 0
+    views = [v for v, on in (("10-crop", args.ten_crop), ("flip TTA", args.tta == "flip")) if on]
+    k = min(5, len(res.classes)) if res.classes else 5  # top-5 of fewer classes is top-k
     print(
-        f"{args.source} on {args.data or 'its dataset'} ({args.split}, {res.count} images): "
+        f"{args.source} on {args.data or 'its dataset'} ({args.split}, {res.count} images"
+        f"{''.join(', ' + v for v in views)}): "
         f"top-1 error {res.top1_error:.2f}% (accuracy {res.top1_accuracy:.2f}%), "
-        f"top-5 error {res.top5_error:.2f}%, loss {res.loss:.4f}"
+        f"top-{k} error {res.top5_error:.2f}%, loss {res.loss:.4f}"
     )
     from rich.table import Table
 
