@@ -335,8 +335,9 @@ class _Trainer:
                     self._checkpoint()
                     status, stopped_by = "interrupted", stop.signum
                     self.bar.advance_to(state.step)
-                    self._say_stopped(stop.signum)
                     break
+        if status == "interrupted":  # once the progress bar has printed its last line
+            self._say_stopped(stopped_by)
         self.logger.close()
         wall = state.elapsed_s + time.perf_counter() - self.t_start
         run = Run(
