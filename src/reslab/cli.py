@@ -217,7 +217,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(json.dumps(res.as_dict(), indent=2))
         return 0
     views = [v for v, on in (("10-crop", args.ten_crop), ("flip TTA", args.tta == "flip")) if on]
-    k = min(5, len(res.classes)) if res.classes else 5  # top-5 of fewer classes is top-k
+    k = min(5, len(res.classes) or 5)  # top-5 of fewer classes is top-k, as run_eval counts it
     print(
         f"{args.source} on {args.data or 'its dataset'} ({args.split}, {res.count} images"
         f"{''.join(', ' + v for v in views)}): "

@@ -163,8 +163,9 @@ def run_cases(
         t0 = time.perf_counter()
         fast = WorkerProcess("reslab", fast_env)
         # A checkpointing row compares reslab with itself: its baseline needs reslab's runtime.
-        baseline = WorkerProcess("reslab", fast_env) if case.mode == "ckpt" else None
-        baseline = baseline or WorkerProcess("plain")
+        baseline = (
+            WorkerProcess("reslab", fast_env) if case.mode == "ckpt" else WorkerProcess("plain")
+        )
         try:
             if env is None:
                 info = fast.call(op="info")
@@ -412,8 +413,6 @@ def _summary(row: Row) -> str:
 
 def resolve_device(device: str) -> str:
     """'auto' is CUDA when the machine has it (asks torch, so only when needed)."""
-    if device != "auto":
-        return device
-    import torch
+    from reslab.utils.runtime import auto_device
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return auto_device(device)

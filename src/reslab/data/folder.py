@@ -253,11 +253,10 @@ class ImageFolder(torch.utils.data.Dataset):
     def __getitem__(self, index: int) -> tuple[Any, int] | None:
         """(image, label); the image is ``transform(rgb_pil)``, or a uint8 [3, H, W] tensor.
         None for a bad file when ``bad="skip"``."""
-        for step in range(len(self.samples)):
+        # "next" walks on past bad files; "skip" looks at this file only
+        for step in range(len(self.samples) if self.bad == "next" else 1):
             path, label = self.samples[(index + step) % len(self.samples)]
             if path in self.bad_files:
-                if self.bad == "skip":
-                    return None
                 continue
             try:
                 if self.decode == "uint8":
@@ -266,14 +265,14 @@ class ImageFolder(torch.utils.data.Dataset):
                     image = load_image(path, max_pixels=self.max_pixels)
             except DataError as exc:
                 self._record_bad(path, exc)
-                if self.bad == "skip":
-                    return None
                 continue
             if self.transform is not None:
                 return self.transform(image), label
             if isinstance(image, torch.Tensor):
                 return image.contiguous(), label
             return torch.from_numpy(np.array(image)).permute(2, 0, 1).contiguous(), label
+        if self.bad == "skip":
+            return None
         raise DataError(f"no readable image in {self.root}; check the files there")
 
     def _record_bad(self, path: Path, exc: DataError) -> None:

@@ -39,22 +39,21 @@ class RandomResizedCrop(v2.RandomResizedCrop):
         if not _plain_uint8_cpu(inpt):
             return super().transform(inpt, params)
         top, left, height, width = (params[k] for k in ("top", "left", "height", "width"))
-        crop = channels_last(inpt[:, top : top + height, left : left + width])
+        crop = as_channels_last(inpt[:, top : top + height, left : left + width])
         out = TF.resize(crop, list(self.size), self.interpolation, antialias=self.antialias)
         return tv_tensors.wrap(out, like=inpt) if isinstance(inpt, tv_tensors.Image) else out
 
 
 def _plain_uint8_cpu(x: Any) -> bool:
     return (
-        isinstance(x, torch.Tensor)
-        and type(x) in (torch.Tensor, tv_tensors.Image)
+        type(x) in (torch.Tensor, tv_tensors.Image)
         and x.dtype == torch.uint8
         and x.ndim == 3
         and x.device.type == "cpu"
     )
 
 
-def channels_last(image: torch.Tensor) -> torch.Tensor:
+def as_channels_last(image: torch.Tensor) -> torch.Tensor:
     """A [C, H, W] image with its pixels stored (H, W, C): compact, no copy if already so."""
     return image.permute(1, 2, 0).contiguous().permute(2, 0, 1)
 
@@ -71,13 +70,18 @@ def collate_channels_last(batch: Sequence[Any]) -> Any:
     batch = [s for s in batch if s is not None]
     if not batch:
         return None
-    first = batch[0][0] if batch and isinstance(batch[0], (tuple, list)) else None
+    first = batch[0][0] if isinstance(batch[0], (tuple, list)) else None
     if not (
         isinstance(first, torch.Tensor)
         and first.dtype == torch.uint8
         and first.ndim == 3
-        and all(len(s) == 2 and isinstance(s[0], torch.Tensor) for s in batch)
-        and all(s[0].shape == first.shape and s[0].dtype == torch.uint8 for s in batch)
+        and all(
+            len(s) == 2
+            and isinstance(s[0], torch.Tensor)
+            and s[0].dtype == torch.uint8
+            and s[0].shape == first.shape
+            for s in batch
+        )
     ):
         return default_collate(batch)
     c, h, w = first.shape

@@ -81,7 +81,9 @@ class DataConfig:
     """Where the dataset's files are (for folder: the directory with train/ and val/)."""
     download: bool = False
     """Download the official archive into root if it is missing."""
-    val_size: int | float = 0
+    val_size: int | float = field(
+        default=0, metadata={"takes": "a count (an integer) or a fraction in (0, 1)"}
+    )
     """Held-out validation split of the training set: an int is a count of images (5000), a
     float in (0, 1) a fraction of the training set (0.1); 0 holds nothing out."""
     split_seed: int = 0
@@ -468,7 +470,14 @@ def from_dict(cls: type, data: Any, prefix: str) -> Any:
         )
     kwargs = {}
     for name, value in data.items():
-        kwargs[name] = _coerce(hints[name], value, f"{prefix}{name}")
+        try:
+            kwargs[name] = _coerce(hints[name], value, f"{prefix}{name}")
+        except ConfigError:
+            takes = fields[name].metadata.get("takes")
+            if takes is None:
+                raise
+            # a field that names what it takes says so in place of its type's wording
+            raise ConfigError(f"{prefix}{name} must be {takes}, got {value!r}") from None
     return cls(**kwargs)
 
 
@@ -488,10 +497,6 @@ def _coerce(tp: Any, value: Any, key: str) -> Any:
                 return _coerce(arg, value, key)
             except ConfigError as e:
                 errors.append(str(e))
-        if set(args) == {int, float}:  # a size: data.val_size
-            raise ConfigError(
-                f"{key} must be a count (an integer) or a fraction in (0, 1), got {value!r}"
-            )
         raise ConfigError(errors[0] if errors else f"{key}: bad value {value!r}")
     if origin is Literal:
         choices = get_args(tp)

@@ -16,13 +16,13 @@ from reslab import models
 from reslab.engine.config import Config
 from reslab.engine.distributed import DistInfo
 from reslab.errors import ConfigError
+from reslab.utils.runtime import auto_device
 
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
 
 
 def resolve_device(name: str, info: DistInfo | None = None) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
+    name = auto_device(name)
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
             raise ConfigError(f"train.device={name} but no CUDA device is available; use cpu")

@@ -20,6 +20,7 @@ from reslab.data import load_image, preprocess_for_model
 from reslab.errors import DataError, ReslabError
 from reslab.inference.loading import load_for_inference
 from reslab.models import ResNet
+from reslab.utils.runtime import auto_device
 
 
 @dataclass
@@ -49,8 +50,7 @@ def predict(
     if topk < 1 or batch_size < 1:
         raise ReslabError(f"topk and batch_size must be at least 1, got {topk} and {batch_size}")
     model, meta = load_for_inference(source)
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = auto_device(device)
     try:
         model.to(device)
     except (RuntimeError, AssertionError) as e:

@@ -102,6 +102,16 @@ def apply_training_runtime(device_type: str, threads: int = 0) -> dict[str, Any]
     return applied
 
 
+def auto_device(name: str) -> str:
+    """``name``, with "auto" resolved to "cuda" when torch sees a CUDA device, else "cpu"
+    (torch is asked only for "auto")."""
+    if name != "auto":
+        return name
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def preferred_channels_last(device: torch.device) -> bool:
     """The faster memory format for training on ``device``: True for channels_last (NHWC).
 
