@@ -144,6 +144,18 @@ def test_evaluation_leaves_bad_images_out_instead_of_counting_a_neighbour_twice(
     assert counts["val"] in (2, 3), counts
 
 
+def test_a_bad_evaluation_image_is_warned_about_once_per_worker_not_per_evaluation(
+    rgb_folder, tmp_path
+):
+    root = shutil.copytree(rgb_folder, tmp_path / "data")
+    (root / "val" / "dog" / "zz_bad.png").write_text("not an image")
+    args = [*FOLDER_ARGS, f"data.root={root}", "data.num_workers=2", "train.eval_every=1"]
+    result = reslab(*tiny(tmp_path, "f", *args, iterations=4))  # 4 evaluations + the final
+    assert result.returncode == 0, result.stderr
+    warned = [line for line in result.stderr.splitlines() if "zz_bad.png" in line]
+    assert 1 <= len(warned) <= 2, result.stderr
+
+
 def test_training_stops_when_a_folder_has_too_many_bad_images(rgb_folder, tmp_path):
     root = shutil.copytree(rgb_folder, tmp_path / "data")
     write_bad_images(root / "train" / "cat")

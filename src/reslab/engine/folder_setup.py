@@ -141,6 +141,9 @@ def build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
             num_workers=workers,
             pin_memory=pin,
             collate_fn=collate_channels_last,
+            # kept between evaluations: no respawn each time, and a bad file is warned about
+            # once per worker, not at every evaluation
+            persistent_workers=workers > 0,
         )
 
     evals = {"test": eval_loader(eval_ds)}
