@@ -59,8 +59,8 @@ def cmd_models(args: argparse.Namespace) -> int:
         print(json.dumps([r.as_dict() for r in rows], indent=2))
         return 0
     console = _console()
-    # a narrow terminal gets the columns a name does not already say (family, kind, block and
-    # shortcut are in the name and in `reslab models show NAME`), so nothing is cut short
+    # a narrow terminal gets the columns a name does not already say (family, kind, block,
+    # shortcut and depth are in the name and in `reslab models show NAME`), so nothing is cut
     wide = console.width >= 130
     caption = (
         "weights by name: NAME.WEIGHTS, e.g. resnet56.cifar10 in 'reslab predict' and "
@@ -68,7 +68,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     )
     if not wide:
         caption += (
-            f". Family, kind, block and shortcut are shown from 130 columns (this terminal: "
+            f". Family, kind, block, shortcut and depth are shown from 130 columns (this terminal: "
             f"{console.width}), and in 'reslab models --json'"
         )
     table = Table(
@@ -102,7 +102,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-MODEL_DETAIL_COLUMNS = ("family", "kind", "block", "shortcut")
+MODEL_DETAIL_COLUMNS = ("family", "kind", "block", "shortcut", "depth")
 
 
 def _add_models(sub: argparse._SubParsersAction) -> None:
@@ -248,12 +248,21 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "source",
-        help="a run directory (its final weights) or a reslab .safetensors file (RUN/"
-        "best.safetensors: the weights that scored best on the validation split)",
+        help="a run directory (its final weights), a reslab .safetensors file (RUN/"
+        "best.safetensors: the weights that scored best on the validation split), a checkpoint "
+        "of a run, or published weights by name (resnet56.cifar10, resnet20.chenyaofo_cifar100, "
+        "resnet50.IMAGENET1K_V2; 'reslab models' lists them), each read through the input spec "
+        "recorded with it",
     )
-    p.add_argument("--data", help="dataset name (default: the one it was trained on)")
     p.add_argument(
-        "--root", help="dataset directory or image folder (default: the run's own data.root)"
+        "--data",
+        help="dataset name: cifar10, cifar100, ..., or folder (default: the one it was trained "
+        "on; weights by name need it)",
+    )
+    p.add_argument(
+        "--root",
+        help="dataset directory, or image folder with test/ (or val/) or the split itself "
+        "(default: the run's own data.root); folder classes are matched to the model's by name",
     )
     p.add_argument(
         "--split",

@@ -24,6 +24,7 @@ def test_folder_training_batches_are_uint8_until_the_device(tmp_path):
         None,
         [
             "data.name=folder",
+            "data.folder_pipeline=imagenet",  # DataLoader workers, random-resized crops
             f"data.root={tmp_path}",
             "data.image_size=8",
             "data.num_workers=0",

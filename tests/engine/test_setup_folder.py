@@ -30,6 +30,7 @@ def _data(folder, info: DistInfo):
         None,
         [
             "data.name=folder",
+            "data.folder_pipeline=imagenet",  # DataLoader workers, random-resized crops
             f"data.root={folder}",
             "data.image_size=8",
             "data.num_workers=0",

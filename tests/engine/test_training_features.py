@@ -16,6 +16,7 @@ from torch import nn
 from reslab import models
 from reslab.engine import load_config, train
 from reslab.engine import trainer as trainer_module
+from reslab.engine.checkpoint import CheckpointManager, load_checkpoint
 from reslab.engine.config import OptimConfig, ScheduleConfig
 from reslab.engine.distributed import DistInfo
 from reslab.engine.evaluate import run_eval
@@ -189,6 +190,90 @@ def test_the_run_keeps_the_best_val_weights_and_summary_names_them(
         evaluate(run.dir, image_size=40)
 
 
+def _scripted_val_errors(monkeypatch, errors, seen=None):
+    """Each evaluation scores the next of ``errors`` (a validation error, %); ``seen`` gets
+    the weights it was handed."""
+    script = iter(errors)
+
+    def scripted(model, data, cfg, device, info, dtype):
+        if seen is not None:
+            seen.append({k: v.clone() for k, v in models.unwrap(model).state_dict().items()})
+        return {"val_error": next(script), "test_error": 50.0}
+
+    monkeypatch.setattr(trainer_module, "_evaluate", scripted)
+
+
+def _short(cifar_root, tmp_path, *extra):
+    return [f"data.root={cifar_root}", "data.val_size=20", "data.batch_size=8",
+            "train.eval_every=2", "train.checkpoint_every=2", f"out_dir={tmp_path}", "name=b",
+            *FAST, *extra]  # fmt: skip
+
+
+def test_an_ema_run_evaluates_keeps_and_ships_the_ema(cifar_root, tmp_path, monkeypatch):
+    """The history, best.safetensors and final.safetensors all describe the EMA weights."""
+    seen = []
+    _scripted_val_errors(monkeypatch, [30.0, 20.0], seen)  # the best is the last, step 4
+    run = train(
+        "cifar10_resnet20",
+        _short(cifar_root, tmp_path, "train.iterations=4", "optim.ema_decay=0.5"),
+    )
+    final, best = load_file(run.weights), load_file(run.dir / "best.safetensors")
+    ckpt, _ = CheckpointManager(run.dir / "checkpoints").load_latest()
+    assert read_metadata(run.dir / "best.safetensors")["step"] == 4
+    assert any(not torch.equal(ckpt["model"][k], final[k]) for k in final)  # EMA != raw
+    for k in final:
+        assert torch.equal(ckpt["ema"][k], final[k]), k
+        assert torch.equal(seen[-1][k], final[k]), k  # what step 4's evaluation scored
+        assert torch.equal(best[k], final[k]), k
+
+
+def test_an_ema_run_resumes_exactly(cifar_root, tmp_path, monkeypatch):
+    """The EMA is saved and restored with the rest: stopped after step 1 and resumed, an EMA
+    run ships the weights of an uninterrupted one."""
+    args = _short(cifar_root, tmp_path, "train.iterations=4", "optim.ema_decay=0.5")
+    whole = train("cifar10_resnet20", [*args, "name=whole"])
+    monkeypatch.setattr(trainer_module._StopSignal, "requested", property(lambda self: True))
+    assert train("cifar10_resnet20", [*args, "name=x"]).step == 1
+    monkeypatch.undo()
+    resumed = train("cifar10_resnet20", [*args, "name=x"], resume="auto")
+    expected, got = load_file(whole.weights), load_file(resumed.weights)
+    assert [k for k in expected if not torch.equal(expected[k], got[k])] == []
+
+
+def test_a_rewind_rebuilds_best_from_the_kept_checkpoint(cifar_root, tmp_path, monkeypatch):
+    """best.safetensors from a step that a resume abandons is replaced by the best as of
+    the resumed step, and names that step."""
+    # first pass: evaluations at steps 2, 4, 6, best at 6; then a rewind to step 4, where the
+    # best was step 4, and a worse step 6
+    _scripted_val_errors(monkeypatch, [30.0, 20.0, 10.0, 25.0])
+    args = _short(cifar_root, tmp_path, "train.iterations=6", "train.keep_checkpoints=5")
+    first = train("cifar10_resnet20", args)
+    assert read_metadata(first.dir / "best.safetensors")["step"] == 6
+    at_4 = first.dir / "checkpoints" / "step_00000004.pt"
+    expected = load_checkpoint(at_4)["model"]
+    again = train("cifar10_resnet20", args, resume=str(at_4))
+    summary = json.loads((again.dir / "summary.json").read_text())
+    assert [h["step"] for h in again.history] == [2, 4, 6] and summary["best_val_step"] == 4
+    meta = read_metadata(again.dir / "best.safetensors")
+    assert (meta["step"], meta["val_error"]) == (4, 20.0)
+    best = load_file(again.dir / "best.safetensors")
+    assert all(torch.equal(best[k], expected[k]) for k in expected)
+    assert summary["best_weights"] == "best.safetensors"
+
+
+def test_a_rewind_past_the_kept_checkpoints_removes_best(cifar_root, tmp_path, monkeypatch):
+    # best at step 2, then at 6; a rewind to 4 with only steps 4 and 6 kept cannot rebuild 2
+    _scripted_val_errors(monkeypatch, [20.0, 30.0, 10.0, 25.0])
+    args = _short(cifar_root, tmp_path, "train.iterations=6", "train.keep_checkpoints=2")
+    first = train("cifar10_resnet20", args)
+    at_4 = first.dir / "checkpoints" / "step_00000004.pt"
+    with pytest.warns(UserWarning, match="removed best.safetensors.*best step before it \\(2\\)"):
+        again = train("cifar10_resnet20", args, resume=str(at_4))
+    summary = json.loads((again.dir / "summary.json").read_text())
+    assert summary["best_val_step"] == 2 and summary["best_weights"] is None
+    assert not (again.dir / "best.safetensors").exists()
+
+
 # ----------------------------------------------------------------------------- evaluation
 class _Asymmetric(nn.Module):
     """Logits that depend on left/right: a mirrored image scores differently."""
@@ -241,8 +326,8 @@ def folder(tmp_path_factory):
 def test_image_folders_evaluate_at_another_resolution(folder):
     cfg = load_config(
         None,
-        ["data.name=folder", f"data.root={folder}", "data.image_size=16",
-         "data.eval_image_size=24", "data.eval_resize=28", "data.num_workers=0",
+        ["data.name=folder", "data.folder_pipeline=imagenet", f"data.root={folder}",
+         "data.image_size=16", "data.eval_image_size=24", "data.eval_resize=28", "data.num_workers=0",
          "data.batch_size=4", "train.channels_last=false"],
     )  # fmt: skip
     data = build_data(cfg, torch.device("cpu"), DistInfo())
@@ -262,7 +347,7 @@ def test_image_folders_hold_out_a_validation_split_and_keep_the_best_on_it(folde
     same images in eval), evaluated like the test set, and best.safetensors chosen on it."""
     from reslab.engine.evaluate import evaluate
 
-    common = ["data.name=folder", f"data.root={folder}", "data.image_size=16",
+    common = ["data.name=folder", "data.folder_pipeline=imagenet", f"data.root={folder}", "data.image_size=16",
               "data.num_workers=0", "data.batch_size=4", "data.val_size=0.25"]  # fmt: skip
     data = build_data(load_config(None, common), torch.device("cpu"), DistInfo())
     assert data.sizes == {"train": 6, "val": 2, "test": 4}
@@ -293,15 +378,19 @@ def test_eval_sizes_are_refused_off_image_folders():
 
 # ----------------------------------------------------------------------------- end to end
 def test_cuda_graphs_refuse_the_options_that_change_the_step(cifar_root, tmp_path):
-    for key, value in (("train.accumulate", 2), ("optim.clip_grad_norm", 1.0),
-                       ("data.cutmix_alpha", 1.0)):  # fmt: skip
-        with pytest.raises(ConfigError, match=f"{key} is not supported with train.cuda_graphs"):
+    # AdamW too: torch refuses to capture Adam's step unless it was built capturable
+    for key, value, named in (("train.accumulate", 2, "train.accumulate"),
+                              ("optim.clip_grad_norm", 1.0, "optim.clip_grad_norm"),
+                              ("data.cutmix_alpha", 1.0, "data.cutmix_alpha"),
+                              ("optim.name", "adamw", "optim.name=adamw")):  # fmt: skip
+        with pytest.raises(ConfigError, match=f"^{named} is not supported with train.cuda_graphs"):
             train(
                 "cifar10_resnet20",
                 [f"data.root={cifar_root}", "data.val_size=20", "data.batch_size=8", "train.iterations=2",
                  "train.device=auto", "train.cuda_graphs=true", f"{key}={value}",
                  f"out_dir={tmp_path}", "name=g", *FAST],
             )  # fmt: skip
+        assert not (tmp_path / "g").exists()  # refused before the run's folder was made
 
 
 def _modern(cifar_root, out, name, *extra):

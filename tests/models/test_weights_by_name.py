@@ -169,7 +169,8 @@ def test_predict_metadata_records_the_inputs_the_weights_expect(cache, monkeypat
 
 def test_model_table_says_which_nets_have_weights():
     rows = {r.name: r.weights for r in models.model_table("resnet", with_flops=False)}
-    assert rows["resnet56"] == ("cifar10",) and rows["resnet1202"] == ("cifar10",)
+    assert rows["resnet56"] == ("cifar10", "chenyaofo_cifar10", "chenyaofo_cifar100")
+    assert rows["resnet1202"] == ("cifar10",)
     assert rows["resnet50"] == ("IMAGENET1K_V1", "IMAGENET1K_V2")
     assert rows["preact_resnet110"] == () and "plain20" not in rows
 

@@ -45,6 +45,7 @@ def rgb_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 FOLDER_ARGS = (
     "data.name=folder",
+    "data.folder_pipeline=imagenet",
     "data.image_size=16",
     "data.num_workers=0",
     "data.batch_size=8",

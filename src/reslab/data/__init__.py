@@ -18,8 +18,10 @@ from reslab.data.catalog import DATASETS, default_root, load_splits, make_synthe
 # note: this binds reslab.data.download to the function; the module is
 # importlib.import_module("reslab.data.download")
 from reslab.data.download import ARCHIVES, Archive, download, safe_extract, verify_file
-from reslab.data.folder import BadImageWarning, ImageFolder, load_image
+from reslab.data.folder import BadImageWarning, ImageFolder, folder_split, load_image
+from reslab.data.folder_arrays import default_workers, load_folder_splits, read_folder_arrays
 from reslab.data.loader import DeviceLoader
+from reslab.data.spec import InputSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     from reslab.data.transforms import (
@@ -55,16 +57,21 @@ __all__ = [
     "DataSplits",
     "DeviceLoader",
     "ImageFolder",
+    "InputSpec",
     "channel_stats",
     "collate_channels_last",
     "default_root",
+    "default_workers",
     "download",
     "eval_transform",
+    "folder_split",
     "imagenet_train_transform",
+    "load_folder_splits",
     "load_image",
     "load_splits",
     "make_synthetic",
     "preprocess_for_model",
+    "read_folder_arrays",
     "safe_extract",
     "stratified_split",
     "ten_crop_transform",

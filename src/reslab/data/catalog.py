@@ -58,7 +58,7 @@ def load_splits(
     if download and name in ARCHIVES:
         download_archives(name, base)
     train, test = _LOADERS[name](base)
-    return _finish(train, test, val_size, seed)
+    return finish_splits(train, test, val_size, seed)
 
 
 def make_synthetic(
@@ -78,7 +78,7 @@ def make_synthetic(
         return ArrayDataset(images, labels, classes, f"synthetic/{split}")
 
     train, test = make(n_train, "train"), make(n_test, "test")
-    return _finish(train, test, 0, seed)
+    return finish_splits(train, test, 0, seed)
 
 
 def _canonical(name: str) -> str:
@@ -90,9 +90,11 @@ def _canonical(name: str) -> str:
     raise DataError(f"unknown dataset {name!r}; {hint}known: {', '.join(DATASETS)}")
 
 
-def _finish(
+def finish_splits(
     train: ArrayDataset, test: ArrayDataset, val_size: int | float, seed: int
 ) -> DataSplits:
+    """Train and test sets as a run's splits: a stratified validation split of ``val_size``
+    held out of train (seeded by ``seed``), and the channel statistics of what is left."""
     val = None
     if val_size:
         keep, held = stratified_split(train.labels, val_size, seed)

@@ -308,3 +308,13 @@ def _scan(root: Path) -> tuple[list[str], list[tuple[Path, int]]]:
             f"({', '.join(sorted(IMAGE_EXTENSIONS))}); {_LAYOUT}"
         )
     return classes, samples
+
+
+def folder_split(ds: ImageFolder, size: int | float, seed: int) -> tuple[list[int], list[int]]:
+    """(kept, held-out) sample indices of a training folder: a stratified hold-out of ``size``
+    (a count or a fraction), the same for every run with the same ``seed`` (data.split_seed)."""
+    from reslab.data.arrays import stratified_split
+
+    labels = torch.tensor([label for _, label in ds.samples])
+    rest, held = stratified_split(labels, size, seed)
+    return rest.tolist(), held.tolist()

@@ -24,6 +24,7 @@ from torchvision.transforms.v2 import functional as TF
 
 from reslab.data.augment import auto_augment_policy
 from reslab.data.folder import to_rgb
+from reslab.data.spec import InputSpec
 from reslab.errors import DataError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -212,6 +213,63 @@ def ten_crop_transform(
             StackCrops(),
         ]
     )
+
+
+class CoverCrop:
+    """The native-size rule of :class:`~reslab.data.spec.InputSpec` (``resize=None``) on a
+    uint8 [C, H, W] image: an image of ``size`` is returned as it is; any other is scaled just
+    enough to cover ``size`` (an exact resize when the aspect ratios match) and
+    centre-cropped."""
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        self.size = (int(size[0]), int(size[1]))
+
+    def __call__(self, image: torch.Tensor) -> torch.Tensor:
+        height, width = self.size
+        h, w = image.shape[-2:]
+        if (h, w) == (height, width):
+            return image
+        scale = max(height / h, width / w)
+        covering = [max(height, round(h * scale)), max(width, round(w * scale))]
+        image = TF.resize(image, covering, antialias=True)
+        return TF.center_crop(image, [height, width])
+
+
+def spec_transform(spec: InputSpec, *, ten_crop: bool = False) -> v2.Compose:
+    """The evaluation geometry ``spec`` prescribes, on a uint8 [C, H, W] image (as decoded by
+    :func:`~reslab.data.folder.decode_image_file`), returning uint8 [C, H, W] (or [10, C, H, W]
+    with ``ten_crop``); :class:`DeviceNormalize` with the spec's mean and std finishes it.
+    ``reslab eval`` on a folder, a run's evaluation of a folder and ``reslab predict`` all use
+    this one function, so they feed a model the same pixels."""
+    size = list(spec.image_size)
+    if spec.resize is None:
+        if ten_crop:
+            raise DataError(
+                "10-crop testing needs a resize larger than the crop (ImageNet-style weights); "
+                f"these take images at their native {size[0]}x{size[1]}"
+            )
+        geometry: list[Any] = [CoverCrop(spec.image_size)]
+    elif ten_crop:
+        geometry = [v2.Resize(spec.resize, antialias=True), v2.TenCrop(size), StackCrops()]
+    else:
+        geometry = [v2.Resize(spec.resize, antialias=True), v2.CenterCrop(size)]
+    return v2.Compose([v2.ToImage(), *geometry, v2.ToPureTensor()])
+
+
+def prepare_file(path: str | Any, spec: InputSpec) -> torch.Tensor:
+    """One image file as the normalised float [C, H, W] input of a model with ``spec``:
+    decoded by the training and evaluation decoder, the spec's geometry, then the same
+    arithmetic as :class:`DeviceNormalize`. Raises DataError for a file that is not an image."""
+    from reslab.data.folder import decode_image_file, load_image
+
+    if spec.in_channels == 3:
+        image = decode_image_file(path)
+    elif spec.in_channels == 1:
+        image = TF.pil_to_tensor(load_image(path).convert("L"))
+    else:
+        raise DataError(f"cannot prepare images for {spec.in_channels} input channels; use 1 or 3")
+    image = spec_transform(spec)(image)
+    return DeviceNormalize(spec.mean, spec.std)(image)
 
 
 def preprocess_for_model(

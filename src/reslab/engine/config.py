@@ -49,7 +49,8 @@ class ModelConfig:
     pretrained: str | None = None
     """Weights to start from (reslab run/safetensors, torchvision file, CIFAR checkpoint)."""
     freeze_stages: int = 0
-    """Freeze the stem and the first N stages when fine-tuning."""
+    """Freeze the stem and the first N stages when fine-tuning; 0 freezes nothing (as
+    models.freeze_stages(model, 0) does)."""
     activation_checkpointing: bool = False
     """Recompute each stage in backward to save activation memory."""
     stochastic_depth: float = 0.0
@@ -101,8 +102,15 @@ class DataConfig:
     """Random rotation up to this many degrees (off in the paper)."""
     color_jitter: float = 0.0
     """Brightness/contrast jitter strength (off in the paper)."""
-    image_size: int = 224
-    """Crop size for image folders."""
+    image_size: int | None = None
+    """Image folders: the size the net is fed. None: the native size of the images for the
+    CIFAR pipeline, 224 for the ImageNet pipeline (see folder_pipeline)."""
+    folder_pipeline: Literal["auto", "cifar", "imagenet"] = "auto"
+    """Image folders: "cifar" holds the images in memory at their native size (or image_size)
+    and trains them as the CIFAR archive (the recipe's pad-crop and flip on the device, the
+    training set's channel statistics); "imagenet" decodes random-resized crops of image_size
+    in DataLoader workers, with ImageNet's mean and std. "auto": as the model's stem (a CIFAR
+    net gets "cifar", an ImageNet net "imagenet")."""
     eval_image_size: int | None = None
     """Image folders: centre-crop size for evaluation (and predict); None: image_size. FixRes
     (Touvron et al. 2019): a net trained on 176 crops tests better at 224."""
@@ -122,8 +130,8 @@ class DataConfig:
     gets one of the two, chosen with equal probability (torchvision's reference script)."""
     scale_aug: bool = False
     """Folder data: the paper's scale augmentation instead of random-resized-crop."""
-    num_workers: int = 4
-    """DataLoader workers for image folders."""
+    num_workers: int | None = None
+    """DataLoader workers for image folders; None: one per usable core, at most 4."""
     max_bad_files: int = 10
     """Image folders: skip up to this many unreadable files, then stop."""
 
@@ -136,12 +144,18 @@ class DataConfig:
         if self.root:  # data.root=~/data: the shell leaves a ~ after = alone
             self.root = os.path.expanduser(str(self.root))
         _check(self.crop_pad >= 0, "data.crop_pad", "must be >= 0", self.crop_pad)
+        _check(
+            self.num_workers is None or self.num_workers >= 0,
+            "data.num_workers",
+            "must be >= 0",
+            self.num_workers,
+        )
         for key in ("mixup_alpha", "cutmix_alpha", "lighting"):
             _check(getattr(self, key) >= 0, f"data.{key}", "must be >= 0", getattr(self, key))
         _check(
             0 <= self.random_erase <= 1, "data.random_erase", "must be in [0, 1]", self.random_erase
         )
-        for key in ("eval_image_size", "eval_resize"):
+        for key in ("image_size", "eval_image_size", "eval_resize"):
             value = getattr(self, key)
             _check(value is None or value >= 1, f"data.{key}", "must be >= 1", value)
 

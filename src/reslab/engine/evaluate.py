@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -11,9 +11,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from reslab.data.spec import InputSpec
 from reslab.engine.config import split_size
 from reslab.engine.distributed import DistInfo, all_reduce_sum
-from reslab.engine.setup import Batches
+from reslab.engine.rundata import Batches
 from reslab.engine.step import autocast_dtype
 
 
@@ -133,77 +134,137 @@ def evaluate(
     image_size: int | None = None,
     resize: int | None = None,
 ) -> EvalResult:
-    """Evaluate trained weights (a run directory or a reslab .safetensors file) on a dataset.
+    """Evaluate weights on a dataset: a run directory, a reslab .safetensors file, a checkpoint
+    of a run, or published weights by name ('resnet56.cifar10', 'resnet50.IMAGENET1K_V2').
 
-    The dataset defaults to the one the run was trained on; preprocessing is the run's own.
-    ``tta="flip"`` averages each image's softmax with its mirror image's. Image folders:
-    ``image_size`` (centre crop) and ``resize`` (shorter side first) replace the run's own
-    evaluation sizes, e.g. a net trained on 176 crops tested at 224 after a 232 resize.
+    The dataset defaults to the one the run was trained on. Every image goes through the input
+    spec recorded with the weights (:class:`~reslab.data.spec.InputSpec`), as in ``reslab
+    predict``: CIFAR weights take 32x32 images untouched, ImageNet weights a resize and centre
+    crop. Classes are matched by name, so a folder whose class folders sort differently from the
+    model's classes, or hold only some of them, is scored right. ``tta="flip"`` averages each
+    image's softmax with its mirror image's. Image folders: ``image_size`` (centre crop) and
+    ``resize`` (shorter side first) replace the recorded sizes, e.g. a net trained on 176 crops
+    tested at 224 after a 232 resize.
     """
     from reslab import data as rdata
     from reslab.data.transforms import DeviceNormalize
-    from reslab.engine.setup import ShardSampler, resolve_device
+    from reslab.engine.rundata import resolve_device
     from reslab.errors import ConfigError
     from reslab.inference import load_for_inference
 
     model, meta = load_for_inference(source)
+    spec = InputSpec.from_meta(meta)
     dev = resolve_device(device)
     model.to(dev)
     name = data or meta.get("data")
     if not name:
-        raise ConfigError(f"{source} does not record its dataset: pass --data NAME")
+        raise ConfigError(
+            f"{source} does not record its dataset: pass --data NAME (cifar10, ..., or folder "
+            "with --root DIR)"
+        )
     if root is None and name == meta.get("data"):
         root = meta.get("root") or _run_data_root(Path(source))  # where the run found its data
-    classes = list(meta.get("classes") or [])
     num_classes = int(meta["num_classes"])
     if name == "folder" or (root and Path(root).is_dir() and name not in rdata.DATASETS):
-        folder = Path(root or "")
-        # a run's data.root holds train/ and val/ (or test/); a folder given by hand is the split.
-        # A run that held a validation split out of train/ (data.val_size) finds it there again.
-        holdout = (
-            split_size(meta.get("val_size") or 0, "val_size") if name == meta.get("data") else 0
+        loader, labels = _folder_loader(
+            spec, meta, name, root, split, batch_size, ten_crop, image_size, resize, model
         )
-        held_out = bool(holdout) and split in ("train", "val") and (folder / "train").is_dir()
-        wanted = ("train",) if split == "train" or held_out else ("val", "test")
-        folder = next((folder / n for n in wanted if (folder / n).is_dir()), folder)
-        size = image_size or int(meta["image_size"][0])
-        if resize is None:
-            resize = meta.get("resize") if image_size is None else None
-            resize = int(resize or round(size * 256 / 224))
-        tf = (rdata.ten_crop_transform if ten_crop else rdata.eval_transform)(
-            size, resize, meta["mean"], meta["std"], normalise=False
-        )
-        # uint8 until the device; a bad file is left out, not replaced (counted once, or not)
-        ds = rdata.ImageFolder(folder, tf, decode="uint8", bad="skip")
-        if model.in_channels != 3:
+        on_device = DeviceNormalize(spec.mean, spec.std)
+    else:
+        if image_size is not None or resize is not None:
             raise ConfigError(
-                f"{folder} holds RGB images but the model takes {model.in_channels} channel(s)"
+                f"image_size and resize are for image folders; {name} is evaluated at its own size"
             )
-        if len(ds.classes) != num_classes:
-            raise ConfigError(
-                f"{folder} has {len(ds.classes)} class folders but the model predicts "
-                f"{num_classes} classes; evaluate it on data with the classes it was trained on"
-            )
-        if held_out:
-            from reslab.engine.folder_setup import folder_split
+        if ten_crop:
+            raise ConfigError(f"10-crop testing is for image folders; {name} is not one")
+        loader, labels = _array_loader(spec, meta, name, root, split, batch_size, dev, model)
+        on_device = None
+    return run_eval(
+        model,
+        _relabelled(loader, labels),
+        num_classes,
+        device=dev,
+        classes=list(spec.classes),
+        on_device=on_device,
+        tta=tta,
+    )
 
-            rest, held = folder_split(ds, holdout, int(meta.get("split_seed", 0)))
-            ds = torch.utils.data.Subset(ds, held if split == "val" else rest)
-        loader = torch.utils.data.DataLoader(
-            ds,
-            batch_size=batch_size,
-            num_workers=2,
-            sampler=ShardSampler(len(ds), DistInfo()),
-            collate_fn=rdata.collate_channels_last,
-        )
-        normalise = DeviceNormalize(meta["mean"], meta["std"])
-        return run_eval(
-            model, loader, num_classes, device=dev, classes=classes, on_device=normalise, tta=tta
-        )
-    if image_size is not None or resize is not None:
+
+def _folder_loader(
+    spec: InputSpec,
+    meta: dict[str, Any],
+    name: str,
+    root: str | None,
+    split: str,
+    batch_size: int,
+    ten_crop: bool,
+    image_size: int | None,
+    resize: int | None,
+    model: nn.Module,
+) -> tuple[Any, torch.Tensor]:
+    """A folder's ``split`` as uint8 batches through ``spec`` (with the caller's sizes), and the
+    model output each of its classes stands for."""
+    from reslab import data as rdata
+    from reslab.data.transforms import spec_transform
+    from reslab.engine.rundata import ShardSampler
+    from reslab.errors import ConfigError, DataError
+
+    if not root:
         raise ConfigError(
-            f"image_size and resize are for image folders; {name} is evaluated at its own size"
+            "--data folder needs --root DIR: a folder with test/ (or val/), or the split"
         )
+    folder = Path(root)
+    if not folder.is_dir():
+        raise DataError(f"{folder} does not exist or is not a folder: pass the image folder")
+    # a run's data.root holds train/ and val/ (or test/); a folder given by hand is the split.
+    # A run that held a validation split out of train/ (data.val_size) finds it there again.
+    holdout = split_size(meta.get("val_size") or 0, "val_size") if name == meta.get("data") else 0
+    held_out = bool(holdout) and split in ("train", "val") and (folder / "train").is_dir()
+    wanted = ("train",) if split == "train" or held_out else ("val", "test")
+    folder = next((folder / n for n in wanted if (folder / n).is_dir()), folder)
+    if image_size is not None or resize is not None:
+        size = image_size or spec.image_size[0]
+        if resize is None and not spec.native:
+            resize = round(size * 256 / 224)  # the ImageNet ratio, at the new size
+        spec = replace(spec, image_size=(size, size), resize=resize)
+    if model.in_channels != 3:
+        raise ConfigError(
+            f"{folder} holds RGB images but the model takes {model.in_channels} channel(s)"
+        )
+    tf = spec_transform(spec, ten_crop=ten_crop)
+    # uint8 until the device; a bad file is left out, not replaced (counted once, or not)
+    ds: Any = rdata.ImageFolder(folder, tf, decode="uint8", bad="skip")
+    labels = torch.tensor(spec.label_map(ds.classes, str(folder)))
+    if held_out:
+        from reslab.data import folder_split
+
+        rest, held = folder_split(ds, holdout, int(meta.get("split_seed", 0)))
+        ds = torch.utils.data.Subset(ds, held if split == "val" else rest)
+    loader = torch.utils.data.DataLoader(
+        ds,
+        batch_size=batch_size,
+        num_workers=rdata.default_workers(),
+        sampler=ShardSampler(len(ds), DistInfo()),
+        collate_fn=rdata.collate_channels_last,
+    )
+    return loader, labels
+
+
+def _array_loader(
+    spec: InputSpec,
+    meta: dict[str, Any],
+    name: str,
+    root: str | None,
+    split: str,
+    batch_size: int,
+    device: torch.device,
+    model: nn.Module,
+) -> tuple[Any, torch.Tensor]:
+    """A built-in dataset's ``split`` as normalised batches (the spec's mean and std), and the
+    model output each of its classes stands for."""
+    from reslab import data as rdata
+    from reslab.errors import ConfigError
+
     same_data = name == meta.get("data")
     splits = rdata.load_splits(
         name,
@@ -220,15 +281,28 @@ def evaluate(
             f"{name} has {ds.image_shape[0]}-channel images but the model expects "
             f"{model.in_channels}"
         )
-    if len(ds.classes) != num_classes:
+    if tuple(ds.image_shape[1:]) != spec.image_size:
         raise ConfigError(
-            f"{name} has {len(ds.classes)} classes but the model predicts {num_classes}"
+            f"{name} has {ds.image_shape[1]}x{ds.image_shape[2]} images but the model takes "
+            f"{spec.image_size[0]}x{spec.image_size[1]}"
         )
-    aug = rdata.BatchAugment(rdata.AugmentConfig(), meta["mean"], meta["std"])
+    labels = torch.tensor(spec.label_map(ds.classes, name))
+    aug = rdata.BatchAugment(rdata.AugmentConfig(), spec.mean, spec.std)
     loader = rdata.DeviceLoader(
-        ds, batch_size, augment=aug, train=False, shuffle=False, drop_last=False, device=dev
+        ds, batch_size, augment=aug, train=False, shuffle=False, drop_last=False, device=device
     )
-    return run_eval(model, loader, num_classes, device=dev, classes=classes or ds.classes, tta=tta)
+    return loader, labels
+
+
+def _relabelled(batches: Any, labels: torch.Tensor) -> Batches:
+    """``batches`` with each dataset label replaced by the model output it stands for."""
+    identity = torch.equal(labels, torch.arange(len(labels)))
+    for batch in batches:
+        if batch is None or identity:
+            yield batch
+            continue
+        x, y = batch
+        yield x, labels.to(y.device)[y]
 
 
 def _run_data_root(source: Path) -> str | None:

@@ -24,11 +24,12 @@ from pathlib import Path
 import torch
 
 from reslab import data as rdata
-from reslab.data.folder import ImageFolder
-from reslab.data.transforms import DeviceNormalize, collate_channels_last
+from reslab.data.folder import ImageFolder, folder_split
+from reslab.data.spec import InputSpec
+from reslab.data.transforms import DeviceNormalize, collate_channels_last, spec_transform
 from reslab.engine.config import Config
 from reslab.engine.distributed import DistInfo
-from reslab.engine.setup import (
+from reslab.engine.rundata import (
     RunData,
     ShardSampler,
     resolve_channels_last,
@@ -57,37 +58,52 @@ def train_folder(
     )
 
 
-def build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
-    d = cfg.data
-    if not d.root:
+def check_folder_root(root: str | None) -> Path:
+    """``data.root`` of a folder run, or one line saying what is wrong with it."""
+    if not root:
         raise ConfigError(
-            "data.name=folder needs data.root: a directory with train/ and val/ "
+            "data.name=folder needs data.root: a directory with train/ and val/ (or test/) "
             "holding one sub-folder per class"
         )
-    root = Path(d.root)
-    if not root.is_dir():
+    path = Path(root)
+    if not path.is_dir():
         raise DataError(
-            f"data.root {root} does not exist or is not a folder: point it at a folder with "
+            f"data.root {path} does not exist or is not a folder: point it at a folder with "
             "train/ and val/ (or test/), one sub-folder per class in each"
         )
+    return path
+
+
+def build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
+    d = cfg.data
+    root = check_folder_root(d.root)
+    for key in ("crop_pad", "rotate_deg", "color_jitter"):
+        if getattr(d, key):
+            raise ConfigError(
+                f"data.{key} is for the CIFAR pipeline; the ImageNet folder pipeline "
+                "(data.folder_pipeline=imagenet) crops with random-resized crops (or "
+                "data.scale_aug) and always flips: leave it off"
+            )
     train_dir = root / "train"
     eval_dir = next((root / n for n in ("val", "test") if (root / n).is_dir()), None)
     if not train_dir.is_dir() or eval_dir is None:
         raise DataError(
             f"{root} must hold train/ and val/ (or test/) folders with one sub-folder per class"
         )
+    image_size = d.image_size or 224
     mean, std = rdata.IMAGENET_MEAN, rdata.IMAGENET_STD
     # evaluation (and predict) may use another size than training (FixRes: train 176, test 224)
-    eval_size = d.eval_image_size or d.image_size
+    eval_size = d.eval_image_size or image_size
     resize = d.eval_resize or round(eval_size * 256 / 224)
     train_ds = train_folder(
         train_dir,
-        d.image_size,
+        image_size,
         scale_aug=d.scale_aug,
         max_bad_files=d.max_bad_files,
         auto_augment=d.auto_augment,
     )
-    eval_tf = rdata.eval_transform(eval_size, resize, mean, std, normalise=False)
+    inputs = InputSpec((eval_size, eval_size), tuple(mean), tuple(std), resize=resize)
+    eval_tf = spec_transform(inputs)
     # evaluation leaves a bad file out instead of counting a neighbour twice
     eval_ds = ImageFolder(
         eval_dir, eval_tf, max_bad_files=d.max_bad_files, decode="uint8", bad="skip"
@@ -113,7 +129,7 @@ def build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
     # the batches the model gets are in its memory format (the trainer resolves it the same way)
     channels_last = resolve_channels_last(cfg, resolve_device(cfg.train.device, info))
     pin = torch.cuda.is_available()
-    workers = d.num_workers
+    workers = rdata.default_workers() if d.num_workers is None else d.num_workers
     sampler = torch.utils.data.DistributedSampler(
         train_set,
         num_replicas=info.world_size,
@@ -131,6 +147,7 @@ def build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
         drop_last=True,
         persistent_workers=workers > 0,
         collate_fn=collate_channels_last,
+        worker_init_fn=ignore_stop_signals,
     )
 
     def eval_loader(ds: torch.utils.data.Dataset) -> torch.utils.data.DataLoader:
@@ -144,6 +161,7 @@ def build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
             # kept between evaluations: no respawn each time, and a bad file is warned about
             # once per worker, not at every evaluation
             persistent_workers=workers > 0,
+            worker_init_fn=ignore_stop_signals,
         )
 
     evals = {"test": eval_loader(eval_ds)}
@@ -168,9 +186,12 @@ def build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
     )
 
 
-def folder_split(ds: ImageFolder, size: int | float, seed: int) -> tuple[list[int], list[int]]:
-    """(kept, held-out) sample indices of a training folder: a stratified hold-out of ``size``
-    (a count or a fraction), the same for every run with the same ``seed`` (data.split_seed)."""
-    labels = torch.tensor([label for _, label in ds.samples])
-    rest, held = rdata.stratified_split(labels, size, seed)
-    return rest.tolist(), held.tolist()
+def ignore_stop_signals(worker_id: int) -> None:
+    """DataLoader worker start: leave SIGTERM to the training process. ``timeout`` and cluster
+    schedulers signal the whole process group; a worker that died of it first would make the
+    trainer fail with torch's "worker killed" error before it could save its checkpoint. The
+    trainer saves and exits, and its workers stop with it (torch's loader shuts them down, and
+    a worker whose parent is gone exits on its own)."""
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,25 +13,16 @@ from reslab import data as rdata
 from reslab import models
 from reslab.engine.config import Config
 from reslab.engine.distributed import DistInfo
-from reslab.errors import ConfigError
-from reslab.utils.runtime import auto_device
-
-Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
-
-
-def resolve_device(name: str, info: DistInfo | None = None) -> torch.device:
-    name = auto_device(name)
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ConfigError(f"train.device={name} but no CUDA device is available; use cpu")
-        if info is not None and info.enabled and name == "cuda":
-            return torch.device("cuda", info.local_rank)
-    try:
-        return torch.device(name)
-    except RuntimeError:
-        raise ConfigError(
-            f"train.device {name!r} is not a device: use auto, cpu or cuda[:N]"
-        ) from None
+from reslab.engine.folder_setup import build_folder, check_folder_root
+from reslab.engine.rundata import (
+    Batches,
+    RunData,
+    ShardSampler,
+    resolve_channels_last,
+    resolve_device,
+    train_batch_augment,
+)
+from reslab.errors import ConfigError, DataError
 
 
 def configure_runtime(cfg: Config, device_type: str) -> dict[str, Any]:
@@ -51,82 +40,6 @@ def configure_runtime(cfg: Config, device_type: str) -> dict[str, Any]:
     return applied
 
 
-def resolve_channels_last(cfg: Config, device: torch.device) -> bool:
-    """``train.channels_last``, with auto resolved to the layout measured fastest on the device
-    (:func:`reslab.utils.runtime.preferred_channels_last`)."""
-    if cfg.train.channels_last == "auto":
-        from reslab.utils.runtime import preferred_channels_last
-
-        return preferred_channels_last(device)
-    return bool(cfg.train.channels_last)
-
-
-@dataclass
-class RunData:
-    """The loaders of one run and what predict needs to know about the data."""
-
-    train: Any
-    evals: dict[str, Any] = field(default_factory=dict)
-    num_classes: int = 10
-    in_channels: int = 3
-    classes: list[str] = field(default_factory=list)
-    image_size: tuple[int, int] = (32, 32)
-    mean: tuple[float, ...] = ()
-    std: tuple[float, ...] = ()
-    resize: int | None = None
-    train_size: int = 0
-    sizes: dict[str, int] = field(default_factory=dict)
-
-    on_device: Callable[[torch.Tensor], torch.Tensor] | None = None
-    """Applied to each training and evaluation batch once it is on the device (e.g. uint8 ->
-    normalised)."""
-    train_augment: rdata.augment.TrainBatchAugment | None = None
-    """Training batches only, after ``on_device``: PCA lighting, random erasing, MixUp/CutMix
-    (the last two turn the labels into class probabilities)."""
-
-    def to_device(
-        self, x: torch.Tensor, y: torch.Tensor, device: torch.device, *, seed: int = 0
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """A training batch on ``device``, ready for the model; ``seed`` fixes the random draws
-        of ``train_augment``."""
-        x = x.to(device, non_blocking=True)
-        y = y.to(device, non_blocking=True)
-        if self.on_device is not None:
-            x = self.on_device(x)
-        if self.train_augment is not None:
-            x, y = self.train_augment(x, y, seed)
-        return x, y
-
-    def set_epoch(self, epoch: int) -> None:
-        self.train.set_epoch(epoch) if hasattr(
-            self.train, "set_epoch"
-        ) else self.train.sampler.set_epoch(epoch)
-
-    def iter_train(self, start_batch: int) -> Batches:
-        if hasattr(self.train, "iter_from"):
-            return self.train.iter_from(start_batch)
-        it = iter(self.train)
-        for _ in range(start_batch):  # an image folder resumes by skipping batches
-            next(it)
-        return it
-
-
-def train_batch_augment(
-    cfg: Config, num_classes: int, std: tuple[float, ...]
-) -> rdata.augment.TrainBatchAugment | None:
-    """The device-side augmentations of normalised training batches that ``cfg`` asks for."""
-    d = cfg.data
-    augment = rdata.augment.TrainBatchAugment(
-        num_classes=num_classes,
-        channel_std=std,
-        lighting=d.lighting,
-        random_erase=d.random_erase,
-        mixup_alpha=d.mixup_alpha,
-        cutmix_alpha=d.cutmix_alpha,
-    )
-    return augment if augment.enabled else None
-
-
 def build_data(cfg: Config, device: torch.device, info: DistInfo) -> RunData:
     d = cfg.data
     split = info.world_size * cfg.train.accumulate
@@ -136,18 +49,30 @@ def build_data(cfg: Config, device: torch.device, info: DistInfo) -> RunData:
         )
         raise ConfigError(f"data.batch_size={d.batch_size} must divide evenly into {how}")
     per_rank = d.batch_size // split  # one micro-batch of one process
-    if d.name == "folder":
-        from reslab.engine.folder_setup import build_folder
-
+    pipeline = folder_pipeline(cfg) if d.name == "folder" else None
+    if pipeline == "imagenet":
         return build_folder(cfg, per_rank, info)
-    for key in ("lighting", "eval_image_size", "eval_resize"):
+    imagenet_only = ("lighting", "eval_image_size", "eval_resize", "scale_aug")
+    if pipeline == "cifar":
+        refused, use = imagenet_only, "data.folder_pipeline=imagenet (an ImageNet-style folder)"
+    else:
+        refused, use = ("image_size", *imagenet_only), "image folders (data.name=folder)"
+    for key in refused:
         if getattr(d, key):
-            raise ConfigError(
-                f"data.{key} is for image folders (data.name=folder), not {d.name}: leave it off"
-            )
-    splits = rdata.load_splits(
-        d.name, d.root, val_size=d.val_size, seed=d.split_seed, download=d.download
-    )
+            raise ConfigError(f"data.{key} is for {use}, not this run's data: leave it off")
+    if pipeline == "cifar":
+        # a folder of small images, held in memory: from here on trained as its archive would be
+        check_folder_root(d.root)
+        splits = rdata.load_folder_splits(
+            d.root,
+            image_size=d.image_size,
+            val_size=d.val_size,
+            seed=d.split_seed,
+            max_bad_files=d.max_bad_files,
+            workers=d.num_workers,
+        )
+    else:
+        splits = load_builtin(cfg)
     if d.batch_size > len(splits.train):
         raise ConfigError(
             f"data.batch_size={d.batch_size} is larger than the training set "
@@ -210,18 +135,33 @@ def build_data(cfg: Config, device: torch.device, info: DistInfo) -> RunData:
     )
 
 
-class ShardSampler(torch.utils.data.Sampler[int]):
-    """Rank r takes r, r + world, ...: every sample exactly once over all ranks, no padding
-    (DistributedSampler pads with duplicates, which skews distributed accuracy)."""
+def folder_pipeline(cfg: Config) -> str:
+    """data.folder_pipeline with "auto" resolved by the model's stem: "cifar" for a CIFAR net
+    (native size, in memory, the archive's augmentation), "imagenet" for an ImageNet net."""
+    if cfg.data.folder_pipeline != "auto":
+        return cfg.data.folder_pipeline
+    return "cifar" if models.get_spec(cfg.model.name).family == "cifar" else "imagenet"
 
-    def __init__(self, n: int, info: DistInfo) -> None:
-        self.indices = list(range(info.rank, n, info.world_size))
 
-    def __iter__(self):
-        return iter(self.indices)
-
-    def __len__(self) -> int:
-        return len(self.indices)
+def load_builtin(cfg: Config) -> rdata.DataSplits:
+    """A built-in dataset's splits; a data.root that holds an image folder instead, or does not
+    exist, is one line saying so."""
+    d = cfg.data
+    if d.root and not d.download:
+        root = Path(d.root)
+        if not root.exists():
+            raise DataError(
+                f"data.root {root} does not exist: point it at the folder that holds the "
+                f"{d.name} files, or add data.download=true"
+            )
+        if (root / "train").is_dir() and any(p.is_dir() for p in (root / "train").iterdir()):
+            raise DataError(
+                f"data.root {root} is an image folder (train/<class>/...), not the {d.name} "
+                "archive: add data.name=folder to train on its images"
+            )
+    return rdata.load_splits(
+        d.name, d.root, val_size=d.val_size, seed=d.split_seed, download=d.download
+    )
 
 
 def model_kwargs(cfg: Config) -> dict[str, Any]:
@@ -266,3 +206,18 @@ def _load_head_if_it_fits(model: nn.Module, source: Path) -> None:
     target = model.state_dict()
     if head and all(k in target and target[k].shape == v.shape for k, v in head.items()):
         model.load_state_dict(head, strict=False)
+
+
+__all__ = [
+    "Batches",
+    "RunData",
+    "ShardSampler",
+    "build_data",
+    "build_model",
+    "configure_runtime",
+    "folder_pipeline",
+    "load_builtin",
+    "model_kwargs",
+    "resolve_channels_last",
+    "resolve_device",
+]

@@ -56,12 +56,24 @@ def resolve_weights(source: str | os.PathLike) -> Path:
     if path.is_dir():
         weights = path / FINAL_WEIGHTS
         if not weights.is_file():
+            if not any((path / f).is_file() for f in ("config.yaml", MODEL_JSON)):
+                raise WeightsError(
+                    f"{path} is not a run directory (no {FINAL_WEIGHTS}, config.yaml or "
+                    f"{MODEL_JSON}): pass a run directory, a weights file or weights by name "
+                    "('reslab models' lists them)"
+                )
             raise WeightsError(
-                f"{path} holds no {FINAL_WEIGHTS}: train it first or pass a weights file"
+                f"{path} holds no {FINAL_WEIGHTS} yet: let the run finish (or resume it), or "
+                "pass one of its checkpoints"
             )
         return weights
     if not path.exists():
-        raise WeightsError(f"{path} does not exist: pass a run directory or a weights file")
+        close = hub.close_names(str(source))
+        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        raise WeightsError(
+            f"{path} is neither a file nor published weights: {hint}pass a run directory, a "
+            "weights file or weights by name ('reslab models' lists them)"
+        )
     return path
 
 

@@ -11,12 +11,11 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
-from PIL import Image
 
-from reslab.data import load_image, preprocess_for_model
+from reslab.data.spec import InputSpec
+from reslab.data.transforms import prepare_file
 from reslab.errors import DataError, ReslabError
 from reslab.inference.loading import load_for_inference
 from reslab.models import ResNet
@@ -59,8 +58,8 @@ def predict(
         ) from None
     if isinstance(images, (str, os.PathLike)):
         images = [images]  # one path, not an iterable of its characters
-    prepare = _preprocessor(meta)
-    prepare(Image.new("RGB", (1, 1)))  # a mismatch between model and preprocessing fails once, here
+    # the input spec recorded with the weights, as reslab eval and training evaluation read it
+    prepare = _preprocessor(InputSpec.from_meta(meta))
     return _stream(
         model,
         meta["classes"],
@@ -80,16 +79,13 @@ def format_prediction(p: Prediction) -> str:
     return f"{p.path}: " + ", ".join(f"{name} ({prob:.2f})" for name, prob in p.top)
 
 
-def _preprocessor(meta: dict[str, Any]) -> Callable[[Image.Image], torch.Tensor]:
-    def prepare(image: Image.Image) -> torch.Tensor:
-        return preprocess_for_model(
-            image,
-            image_size=tuple(meta["image_size"]),
-            in_channels=meta["in_channels"],
-            mean=meta["mean"],
-            std=meta["std"],
-            resize=meta["resize"],
-        )
+def _preprocessor(spec: InputSpec) -> Callable[[str], torch.Tensor]:
+    if spec.in_channels not in (1, 3):  # fails once, here, not at every image
+        raise DataError(f"cannot prepare images for {spec.in_channels} input channels; use 1 or 3")
+
+    def prepare(path: str) -> torch.Tensor:
+        _check_file(path)
+        return prepare_file(path, spec)
 
     return prepare
 
@@ -97,7 +93,7 @@ def _preprocessor(meta: dict[str, Any]) -> Callable[[Image.Image], torch.Tensor]
 def _stream(
     model: ResNet,
     classes: list[str],
-    prepare: Callable[[Image.Image], torch.Tensor],
+    prepare: Callable[[str], torch.Tensor],
     images: Iterator[str | os.PathLike],
     topk: int,
     batch_size: int,
@@ -109,7 +105,7 @@ def _stream(
         errors: list[str | None] = []
         for path in paths:
             try:
-                inputs.append(prepare(_read(path)))
+                inputs.append(prepare(path))
                 errors.append(None)
             except DataError as e:
                 errors.append(_without_path(str(e), path))
@@ -129,12 +125,11 @@ def _stream(
                 yield Prediction(path, None, error)
 
 
-def _read(path: str) -> Image.Image:
+def _check_file(path: str) -> None:
     if not os.path.exists(path):
         raise DataError(f"{path}: no such file")
     if os.path.isdir(path):
         raise DataError(f"{path}: is a directory, not an image file")
-    return load_image(path)
 
 
 def _without_path(message: str, path: str) -> str:

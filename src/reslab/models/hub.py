@@ -1,7 +1,8 @@
-"""Published weights by name: torchvision's ImageNet weights and the community CIFAR-10 files.
+"""Published weights by name: torchvision's ImageNet weights and two community CIFAR zoos.
 
->>> net = models.create("resnet56", weights="cifar10")          # doctest: +SKIP
->>> net = models.create("resnet50", weights="IMAGENET1K_V2")    # doctest: +SKIP
+>>> net = models.create("resnet56", weights="cifar10")             # doctest: +SKIP
+>>> net = models.create("resnet20", weights="chenyaofo_cifar100")  # doctest: +SKIP
+>>> net = models.create("resnet50", weights="IMAGENET1K_V2")       # doctest: +SKIP
 
 Files are downloaded over https into torch.hub's cache (``torch.hub.get_dir()/checkpoints``),
 checked against the sha256 prefix in their name, and loaded with :func:`load_weights`. A file
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.error import URLError
@@ -39,6 +40,25 @@ CIFAR10_CLASSES = (
     "ship",
     "truck",
 )
+# fmt: off
+CIFAR100_CLASSES = (
+    "apple", "aquarium_fish", "baby", "bear", "beaver", "bed", "bee", "beetle", "bicycle",
+    "bottle", "bowl", "boy", "bridge", "bus", "butterfly", "camel", "can", "castle",
+    "caterpillar", "cattle", "chair", "chimpanzee", "clock", "cloud", "cockroach", "couch",
+    "crab", "crocodile", "cup", "dinosaur", "dolphin", "elephant", "flatfish", "forest", "fox",
+    "girl", "hamster", "house", "kangaroo", "keyboard", "lamp", "lawn_mower", "leopard", "lion",
+    "lizard", "lobster", "man", "maple_tree", "motorcycle", "mountain", "mouse", "mushroom",
+    "oak_tree", "orange", "orchid", "otter", "palm_tree", "pear", "pickup_truck", "pine_tree",
+    "plain", "plate", "poppy", "porcupine", "possum", "rabbit", "raccoon", "ray", "road",
+    "rocket", "rose", "sea", "seal", "shark", "shrew", "skunk", "skyscraper", "snail", "snake",
+    "spider", "squirrel", "streetcar", "sunflower", "sweet_pepper", "table", "tank",
+    "telephone", "television", "tiger", "tractor", "train", "trout", "tulip", "turtle",
+    "wardrobe", "whale", "willow_tree", "wolf", "woman", "worm",
+)
+# fmt: on
+"""CIFAR-100's fine labels in label order (alphabetical): ``fine_label_names`` in the ``meta``
+file of the official archive (https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz), the
+names reslab.data.cifar reads from it."""
 
 CIFAR10_URL = "https://github.com/akamaster/pytorch_resnet_cifar10/raw/master/pretrained_models/"
 CIFAR10_FILES: dict[str, str] = {
@@ -52,6 +72,46 @@ CIFAR10_FILES: dict[str, str] = {
 """akamaster/pytorch_resnet_cifar10's checkpoints (the reproduction in reslab.reference). The
 hex digits in each name are the first 8 of the file's sha256. Trained on CIFAR-10 inputs
 normalised with the ImageNet mean and std, at 32x32."""
+
+CHENYAOFO_URL = "https://github.com/chenyaofo/pytorch-cifar-models/releases/download/resnet/"
+CHENYAOFO_FILES: dict[str, dict[str, str]] = {
+    "chenyaofo_cifar10": {
+        "resnet20": "cifar10_resnet20-4118986f.pt",
+        "resnet32": "cifar10_resnet32-ef93fc4d.pt",
+        "resnet44": "cifar10_resnet44-2a3cabcb.pt",
+        "resnet56": "cifar10_resnet56-187c023a.pt",
+    },
+    "chenyaofo_cifar100": {
+        "resnet20": "cifar100_resnet20-23dac2f1.pt",
+        "resnet32": "cifar100_resnet32-84213ce6.pt",
+        "resnet44": "cifar100_resnet44-ffe32858.pt",
+        "resnet56": "cifar100_resnet56-f2eff4c8.pt",
+    },
+}
+"""chenyaofo/pytorch-cifar-models' ResNets (its torch.hub entry points cifar10_resnet20 ..
+cifar100_resnet56) by weights tag, then model: the release files that
+``cifar10_pretrained_weight_urls`` and ``cifar100_pretrained_weight_urls`` in its
+pytorch_cifar_models/resnet.py name, the hex digits again the first 8 of the sha256. Plain
+state dicts with torchvision's key names; where the shape changes a block's shortcut is a
+1x1 conv + BN (option B), so they are reslab's nets with shortcut="B". Best test top-1 of
+200 epochs (its README and training logs), ResNet-20/32/44/56: CIFAR-10
+92.60/93.53/94.01/94.37, CIFAR-100 68.83/70.16/71.63/72.63."""
+CHENYAOFO_INPUTS: dict[str, dict[str, tuple]] = {
+    "chenyaofo_cifar10": {
+        "mean": (0.4914, 0.4822, 0.4465),
+        "std": (0.2023, 0.1994, 0.2010),
+        "classes": CIFAR10_CLASSES,
+    },
+    "chenyaofo_cifar100": {
+        "mean": (0.507, 0.4865, 0.4409),
+        "std": (0.2673, 0.2564, 0.2761),
+        "classes": CIFAR100_CLASSES,
+    },
+}
+"""What chenyaofo's nets were trained and tested on: 32x32 CIFAR images as they are (no
+resize), normalised with the data.mean and data.std that their training logs print (branch
+'logs', logs/<dataset>/<model>/default.log); CIFAR-100's differ from CIFAR-10's."""
+CHENYAOFO_MODEL_KWARGS = {"shortcut": "B"}
 
 TORCHVISION_MODELS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
 """Registered nets whose weights are torchvision's (same state-dict keys, see the parity test)."""
@@ -67,7 +127,7 @@ class PublishedWeights:
     model: str
     """The registered model the weights are for."""
     tag: str
-    """Its name among that model's weights: 'cifar10', 'IMAGENET1K_V1', 'IMAGENET1K_V2'."""
+    """Its name among that model's weights: 'cifar10', 'chenyaofo_cifar100', 'IMAGENET1K_V2'."""
     url: str
     num_classes: int
     image_size: tuple[int, int]
@@ -76,6 +136,9 @@ class PublishedWeights:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     classes: tuple[str, ...]
+    model_kwargs: dict[str, Any] = field(default_factory=dict, hash=False)
+    """Options the model is built with on top of its registered row, e.g. {'shortcut': 'B'}:
+    models.create(model, weights=tag) applies them, and they travel in the metadata."""
 
     @property
     def name(self) -> str:
@@ -109,7 +172,7 @@ class PublishedWeights:
             "mean": list(self.mean),
             "std": list(self.std),
             "classes": list(self.classes),
-            "model_kwargs": {},
+            "model_kwargs": dict(self.model_kwargs),
             "weights": self.name,
             "url": self.url,
         }
@@ -117,13 +180,13 @@ class PublishedWeights:
 
 def weight_tags(model: str) -> list[str]:
     """The names of ``model``'s published weights ([] when it has none)."""
-    if model in CIFAR10_FILES:
-        return [CIFAR10_TAG]
+    tags = [CIFAR10_TAG] if model in CIFAR10_FILES else []
+    tags += [tag for tag, files in CHENYAOFO_FILES.items() if model in files]
     if model in TORCHVISION_MODELS:
         import torchvision
 
-        return [w.name for w in torchvision.models.get_model_weights(model)]
-    return []
+        tags += [w.name for w in torchvision.models.get_model_weights(model)]
+    return tags
 
 
 def get_weights(model: str, tag: str = DEFAULT) -> PublishedWeights:
@@ -142,6 +205,20 @@ def get_weights(model: str, tag: str = DEFAULT) -> PublishedWeights:
             mean=IMAGENET_MEAN,
             std=IMAGENET_STD,
             classes=CIFAR10_CLASSES,
+        )
+    if model in CHENYAOFO_FILES.get(tag, {}):
+        inputs = CHENYAOFO_INPUTS[tag]
+        return PublishedWeights(
+            model=model,
+            tag=tag,
+            url=CHENYAOFO_URL + CHENYAOFO_FILES[tag][model],
+            num_classes=len(inputs["classes"]),
+            image_size=(32, 32),
+            resize=None,
+            mean=inputs["mean"],
+            std=inputs["std"],
+            classes=inputs["classes"],
+            model_kwargs=dict(CHENYAOFO_MODEL_KWARGS),
         )
     if model in TORCHVISION_MODELS and (tag == DEFAULT or tag in tags):
         import torchvision
@@ -166,6 +243,20 @@ def get_weights(model: str, tag: str = DEFAULT) -> PublishedWeights:
     )
 
 
+def published_names() -> list[str]:
+    """Every published weights name, '<model>.<tag>' ('resnet56.cifar10', ...)."""
+    from reslab.models.registry import list_models
+
+    return [f"{m}.{tag}" for m in list_models() for tag in weight_tags(m)]
+
+
+def close_names(text: str) -> list[str]:
+    """Published weights names close to ``text`` (for "did you mean")."""
+    import difflib
+
+    return difflib.get_close_matches(str(text), published_names(), n=3, cutoff=0.8)
+
+
 def parse_weights_name(text: str) -> PublishedWeights | None:
     """The weights a recipe names as '<model>.<tag>' ('resnet56.cifar10'), or None if ``text``
     is not such a name (then it is a path)."""
@@ -184,6 +275,10 @@ def for_file(path: str | os.PathLike) -> PublishedWeights | None:
     for model, file_name in CIFAR10_FILES.items():
         if file_name == name:
             return get_weights(model, CIFAR10_TAG)
+    for tag, files in CHENYAOFO_FILES.items():
+        for model, file_name in files.items():
+            if file_name == name:
+                return get_weights(model, tag)
     for model in TORCHVISION_MODELS:
         for tag in weight_tags(model):
             weights = get_weights(model, tag)
@@ -265,15 +360,19 @@ def _one_line(e: object) -> str:
 
 
 __all__ = [
+    "CHENYAOFO_FILES",
+    "CIFAR100_CLASSES",
     "CIFAR10_CLASSES",
     "CIFAR10_FILES",
     "PublishedWeights",
     "check_hash",
+    "close_names",
     "download",
     "for_file",
     "get_weights",
     "load_published",
     "parse_weights_name",
+    "published_names",
     "resolve_pretrained",
     "weight_tags",
 ]

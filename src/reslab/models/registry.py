@@ -73,13 +73,21 @@ def create(
     preact, ...), e.g. ``create("resnet20", shortcut="B", num_classes=100)``.
 
     ``weights`` names published weights to load ('cifar10' for the CIFAR-10 ResNets,
-    torchvision's 'IMAGENET1K_V1'/'IMAGENET1K_V2' for ResNet-18..152, or 'DEFAULT');
-    ``pretrained=True`` means ``weights="DEFAULT"``. The number of classes then defaults to the
-    weights'; another number keeps a fresh classifier. ``reslab models`` lists them.
+    'chenyaofo_cifar10'/'chenyaofo_cifar100' for ResNet-20..56, torchvision's
+    'IMAGENET1K_V1'/'IMAGENET1K_V2' for ResNet-18..152, or 'DEFAULT'); ``pretrained=True``
+    means ``weights="DEFAULT"``. The number of classes and the options the weights were trained
+    with (shortcut="B" for chenyaofo's) then default to the weights'; another number of classes
+    keeps a fresh classifier. ``reslab models`` lists them.
     """
     spec = get_spec(name)
     if pretrained and weights is None:
         weights = "DEFAULT"
+    published = None
+    if weights is not None:
+        from reslab.models import hub
+
+        published = hub.get_weights(name, weights)
+        kwargs = {**published.model_kwargs, "num_classes": published.num_classes, **kwargs}
     overrides = {k: kwargs.pop(k) for k in list(kwargs) if k in _SPEC_FIELDS}
     unknown = sorted(set(kwargs) - set(_MODEL_KWARGS))
     if unknown:
@@ -87,12 +95,6 @@ def create(
         raise ConfigError(f"unknown option(s) {', '.join(unknown)} for create(); valid: {valid}")
     if overrides:
         spec = dataclasses.replace(spec, **overrides)
-    published = None
-    if weights is not None:
-        from reslab.models import hub
-
-        published = hub.get_weights(name, weights)
-        kwargs.setdefault("num_classes", published.num_classes)
     kwargs.setdefault("num_classes", _DEFAULT_CLASSES[name])
     model = ResNet(spec, **kwargs)
     model.name = name  # type: ignore[assignment]

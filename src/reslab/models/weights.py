@@ -3,6 +3,8 @@
 Accepted inputs: reslab's own safetensors, a plain state dict, torchvision files, reslab
 training checkpoints, and the widely used PyTorch CIFAR reproduction's checkpoints
 ({'best_prec1', 'state_dict'} with 'module.' prefixes and a 'linear' head).
+chenyaofo/pytorch-cifar-models' CIFAR ResNets are plain state dicts with torchvision's names
+(projection shortcuts as downsample.0/.1, as in reslab's blocks): nothing to rename.
 """
 
 from __future__ import annotations
@@ -151,9 +153,23 @@ def load_weights(
         )
     model.load_state_dict(state, strict=not skip_head)
     report.loaded = sorted(state)
+    published = not isinstance(source, Mapping) and _is_published(source)
     for note in report.notes:
-        print(f"note: {note}", file=sys.stderr)
+        # harmless and known for published files (reported in report.notes); others once
+        if not published and note not in _SAID:
+            _SAID.add(note)
+            print(f"note: {note}", file=sys.stderr)
     return report
+
+
+_SAID: set[str] = set()
+"""Notes already printed by this process."""
+
+
+def _is_published(path: str | os.PathLike) -> bool:
+    from reslab.models.hub import for_file
+
+    return for_file(path) is not None
 
 
 def _fill_version_added(
