@@ -34,6 +34,12 @@ def official_pickle(obj: object) -> bytes:
     return buffer.getvalue().replace(b"numpy._core.multiarray\n", b"numpy.core.multiarray\n")
 
 
+CIFAR10_NAMES = (
+    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+)  # fmt: skip
+"""The official archive's class names, in label order."""
+
+
 def cifar_files(
     name: str, per_class_train: int, per_class_test: int, seed: int = 0
 ) -> dict[str, bytes]:
@@ -53,7 +59,7 @@ def cifar_files(
             for i in range(1, 6)
         }
         files["test_batch"] = official_pickle(batch(per_class_test, b"labels"))
-        names = [f"c{i}".encode() for i in range(num_classes)]
+        names = [c.encode() for c in CIFAR10_NAMES]  # batches.meta's label_names
         files["batches.meta"] = official_pickle({b"label_names": names})
     else:
         files = {

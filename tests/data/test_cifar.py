@@ -13,7 +13,7 @@ from reslab.data import load_splits
 from reslab.data.cifar import restricted_loads
 from reslab.errors import DataError
 
-from .builders import cifar_files, official_pickle, write_cifar
+from .builders import CIFAR10_NAMES, cifar_files, official_pickle, write_cifar
 
 
 @pytest.mark.parametrize("archive", [True, False], ids=["tar.gz", "folder"])
@@ -22,7 +22,7 @@ def test_cifar10_loads_train_and_test(tmp_path, archive):
     splits = load_splits("cifar10", root=tmp_path)
     assert (len(splits.train), len(splits.test)) == (100, 10)  # 5 batches x 20, 1 per class
     assert splits.train.image_shape == (3, 32, 32)
-    assert splits.train.classes == [f"c{i}" for i in range(10)]
+    assert splits.train.classes == list(CIFAR10_NAMES)
     # the first training image is the first row of data_batch_1, reshaped to [3, 32, 32]
     files = cifar_files("cifar10", 2, 1)
     first = restricted_loads(files["data_batch_1"], "batch")

@@ -5,6 +5,7 @@ resumed run completes."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import signal
@@ -15,6 +16,7 @@ import pytest
 from reslab.engine import CheckpointManager, load_checkpoint
 from reslab.engine.logger import read_metrics
 
+from .conftest import FOLDER_ARGS
 from .harness import assert_clean_failure, assert_no_traceback, reslab, start, tiny, wait_for
 
 pytestmark = pytest.mark.reliability
@@ -140,3 +142,30 @@ def test_sigterm_saves_at_the_next_step_and_exits_0(tmp_path):
     assert log.count("stopped by") == 1  # one message, in one wording
     state, path = CheckpointManager(tmp_path / "t" / "checkpoints").load_latest()
     assert path.name == f"step_{step:08d}.pt" and state["step"] == step >= 10
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_sigterm_to_the_process_group_saves_with_dataloader_workers(tmp_path, rgb_folder):
+    """``timeout`` and cluster schedulers signal the whole process group: the DataLoader
+    workers get SIGTERM too, and must leave the stop to the trainer (a worker killed first
+    made the run fail with torch's "worker killed" traceback and no checkpoint)."""
+    args = tiny(
+        tmp_path, "g", *FOLDER_ARGS, f"data.root={rgb_folder}", "data.num_workers=2",
+        "train.checkpoint_every=1000", iterations=2000,
+    )  # fmt: skip
+    proc = start(*args, log=tmp_path / "log.txt", start_new_session=True)
+    try:
+        metrics = tmp_path / "g" / "metrics.jsonl"
+        wait_for(metrics, proc)
+        while metrics.stat().st_size == 0 and proc.poll() is None:
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGTERM)
+        assert proc.wait(timeout=90) == 0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    log = (tmp_path / "log.txt").read_text()
+    assert "Traceback" not in log and "stopped by SIGTERM at step " in log, log[-2000:]
+    state, _ = CheckpointManager(tmp_path / "g" / "checkpoints").load_latest()
+    assert state["step"] >= 1

@@ -19,6 +19,7 @@ normalisation is exact: normalisation is affine, so ``rgb`` in [0, 1] units is `
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import torch
@@ -77,13 +78,14 @@ def check_folder_root(root: str | None) -> Path:
 def build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
     d = cfg.data
     root = check_folder_root(d.root)
-    for key in ("crop_pad", "rotate_deg", "color_jitter"):
-        if getattr(d, key):
-            raise ConfigError(
-                f"data.{key} is for the CIFAR pipeline; the ImageNet folder pipeline "
-                "(data.folder_pipeline=imagenet) crops with random-resized crops (or "
-                "data.scale_aug) and always flips: leave it off"
-            )
+    unused = [f"data.{k}" for k in ("crop_pad", "rotate_deg", "color_jitter") if getattr(d, k)]
+    if unused and info.rank == 0:  # said, not silently ignored (a recipe may set them)
+        print(
+            f"warning: {', '.join(unused)} not used: the ImageNet folder pipeline "
+            "(data.folder_pipeline=imagenet) takes random-resized crops (or data.scale_aug) "
+            "and always flips",
+            file=sys.stderr,
+        )
     train_dir = root / "train"
     eval_dir = next((root / n for n in ("val", "test") if (root / n).is_dir()), None)
     if not train_dir.is_dir() or eval_dir is None:
