@@ -19,10 +19,11 @@ pytestmark = pytest.mark.slow
 ITERATIONS = 150  # about 20 s on one thread, so the Ctrl-C lands mid-run
 
 
-def _args(out_dir, iterations: int = ITERATIONS) -> list[str]:
+def _args(out_dir, iterations: int = ITERATIONS, *extra: str) -> list[str]:
     return [
         "train",
         "digits_resnet20",
+        *extra,
         "name=r",
         f"out_dir={out_dir}",
         f"train.iterations={iterations}",
@@ -35,18 +36,27 @@ def _args(out_dir, iterations: int = ITERATIONS) -> list[str]:
 
 
 @pytest.mark.timeout(400)
-def test_ctrl_c_then_resume_auto_completes_like_an_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("data", ["digits", "folder"])
+def test_ctrl_c_then_resume_auto_completes_like_an_uninterrupted_run(tmp_path, data, request):
+    """On digits, and on an image folder read by 2 DataLoader workers with random-resized crops
+    (each sample's crop is drawn from its own seed, so the resumed epoch reads the same pixels)."""
+    extra: tuple[str, ...] = ()
+    if data == "folder":
+        root = request.getfixturevalue("folder").root
+        extra = ("data.name=folder", f"data.root={root}", "data.folder_pipeline=imagenet",
+                 "data.image_size=16", "data.num_workers=2", "data.batch_size=4",
+                 "data.eval_batch_size=6", "train.eval_every=50")  # fmt: skip
     runs, whole_runs = tmp_path / "runs", tmp_path / "whole"
     run = runs / "r"
-    whole = start(*_args(whole_runs), log=tmp_path / "whole.log")
+    whole = start(*_args(whole_runs, ITERATIONS, *extra), log=tmp_path / "whole.log")
     try:
-        _stop_resume_and_compare(tmp_path, runs, run, whole, whole_runs)
+        _stop_resume_and_compare(tmp_path, runs, run, whole, whole_runs, extra)
     finally:
         kill_tree(whole)
 
 
-def _stop_resume_and_compare(tmp_path, runs, run, whole, whole_runs) -> None:
-    stopped = start(*_args(runs), log=tmp_path / "stopped.log")
+def _stop_resume_and_compare(tmp_path, runs, run, whole, whole_runs, extra=()) -> None:
+    stopped = start(*_args(runs, ITERATIONS, *extra), log=tmp_path / "stopped.log")
     try:
         wait_for(run / "checkpoints" / "step_00000010.pt", stopped, timeout=180)
         stopped.send_signal(signal.SIGINT)
@@ -62,7 +72,7 @@ def _stop_resume_and_compare(tmp_path, runs, run, whole, whole_runs) -> None:
     at = int(re.search(r"at step (\d+)", output).group(1))
     assert 10 <= at < ITERATIONS
 
-    resumed = reslab(*_args(runs), "--resume", "auto", timeout=300)
+    resumed = reslab(*_args(runs, ITERATIONS, *extra), "--resume", "auto", timeout=300)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert (run / "final.safetensors").is_file()
     assert (run / "config.yaml").read_bytes() == config
@@ -77,7 +87,7 @@ def _stop_resume_and_compare(tmp_path, runs, run, whole, whole_runs) -> None:
     # a resume that asks for another length is refused, naming the key, and touches nothing
     before = checkpoint_files(run)
     final_before = (run / "final.safetensors").stat().st_mtime_ns
-    refused = reslab(*_args(runs, ITERATIONS + 50), "--resume", "auto", timeout=120)
+    refused = reslab(*_args(runs, ITERATIONS + 50, *extra), "--resume", "auto", timeout=120)
     assert refused.returncode != 0, refused.stdout + refused.stderr
     errors = [line for line in refused.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "train.iterations" in errors[0], refused.stderr

@@ -250,9 +250,16 @@ class ImageFolder(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.samples)
 
-    def __getitem__(self, index: int) -> tuple[Any, int] | None:
+    def __getitem__(self, index: int | tuple[int, int]) -> tuple[Any, int] | None:
         """(image, label); the image is ``transform(rgb_pil)``, or a uint8 [3, H, W] tensor.
-        None for a bad file when ``bad="skip"``."""
+        None for a bad file when ``bad="skip"``. An ``(index, seed)`` pair draws the random
+        transform's numbers from ``seed`` alone: the same sample gets the same crop whichever
+        worker loads it, and after a resume (the caller's RNG state is left as it was)."""
+        if isinstance(index, tuple):
+            index, seed = index
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                return self[index]
         # "next" walks on past bad files; "skip" looks at this file only
         for step in range(len(self.samples) if self.bad == "next" else 1):
             path, label = self.samples[(index + step) % len(self.samples)]

@@ -20,7 +20,9 @@ normalisation is exact: normalisation is affine, so ``rgb`` in [0, 1] units is `
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -118,7 +120,7 @@ def build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
         # the validation split is held out of train/ (val/ is the test set), seeded by
         # data.split_seed and evaluated like the test set (resize + centre crop)
         rest, held = folder_split(train_ds, d.val_size, d.split_seed)
-        train_set = torch.utils.data.Subset(train_ds, rest)
+        train_set = _SeededSubset(train_ds, rest)
         val_full = ImageFolder(
             train_dir, eval_tf, max_bad_files=d.max_bad_files, decode="uint8", bad="skip"
         )
@@ -132,7 +134,7 @@ def build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
     channels_last = resolve_channels_last(cfg, resolve_device(cfg.train.device, info))
     pin = torch.cuda.is_available()
     workers = rdata.default_workers() if d.num_workers is None else d.num_workers
-    sampler = torch.utils.data.DistributedSampler(
+    sampler = SeededSampler(
         train_set,
         num_replicas=info.world_size,
         rank=info.rank,
@@ -197,3 +199,37 @@ def ignore_stop_signals(worker_id: int) -> None:
     import signal
 
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+class SeededSampler(torch.utils.data.DistributedSampler):
+    """DistributedSampler (this rank's shard of a new order each epoch) whose items are
+    ``(index, seed)`` pairs: the seed of the sample's random augmentation, fixed by
+    (train.seed, epoch, position in the epoch) and unique to that sample, for
+    :class:`~reslab.data.folder.ImageFolder`. So a resumed run reads the same crops and flips
+    as an uninterrupted one, whichever DataLoader worker decodes them, and ``start_at``
+    resumes mid-epoch without decoding the batches before it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.start = 0
+
+    def start_at(self, position: int) -> None:
+        """The next iteration begins at this position of the epoch (batches x batch size)."""
+        self.start = position
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        indices = list(super().__iter__())
+        base = (self.seed * 1_000_003 + self.epoch) * 1_000_003 + self.rank
+        start, self.start = self.start, 0
+        for position in range(start, len(indices)):
+            yield indices[position], (base * 1_000_003 + position) % (1 << 63)
+
+
+class _SeededSubset(torch.utils.data.Subset):
+    """Subset that passes a :class:`SeededSampler`'s ``(index, seed)`` items through."""
+
+    def __getitem__(self, idx: Any) -> Any:
+        if isinstance(idx, tuple):
+            index, seed = idx
+            return self.dataset[(self.indices[index], seed)]
+        return self.dataset[self.indices[idx]]

@@ -105,8 +105,12 @@ class RunData:
     def iter_train(self, start_batch: int) -> Batches:
         if hasattr(self.train, "iter_from"):
             return self.train.iter_from(start_batch)
+        sampler = getattr(self.train, "sampler", None)
+        if hasattr(sampler, "start_at"):  # an image folder: from that batch, nothing decoded before
+            sampler.start_at(start_batch * self.train.batch_size)
+            return iter(self.train)
         it = iter(self.train)
-        for _ in range(start_batch):  # an image folder resumes by skipping batches
+        for _ in range(start_batch):
             next(it)
         return it
 
