@@ -88,6 +88,27 @@ def test_two_processes_match_one_and_only_rank_0_writes(tmp_path):
 
 
 @pytest.mark.timeout(400)
+def test_two_processes_evaluate_and_save_one_net(tmp_path):
+    """DDP averages gradients, not BatchNorm statistics: they are averaged over the processes
+    before each evaluation and the final save, so the losses the job reports are those of
+    the weights it saved, as one process measures them."""
+    from reslab.engine.evaluate import evaluate
+
+    args = tiny(tmp_path, "bn", "train.eval_every=5", "data.val_size=101", iterations=10)
+    rc = _run(torchrun(2, *args), tmp_path / "bn.log")
+    assert rc == 0, (tmp_path / "bn.log").read_text()
+    run = tmp_path / "bn"
+    final = _summary(run)["final"]
+    one = evaluate(run, device="cpu")
+    assert one.count == final["test_count"] == 360
+    assert final["test_loss"] == pytest.approx(one.loss, rel=1e-5)
+    evals = {r["step"]: r for r in read_metrics(run) if r["kind"] == "eval"}
+    best = json.loads((run / "summary.json").read_text())["best_val_step"]
+    val = evaluate(run / "best.safetensors", split="val", device="cpu")
+    assert val.count == 101 and evals[best]["val_loss"] == pytest.approx(val.loss, rel=1e-5)
+
+
+@pytest.mark.timeout(400)
 def test_sigkill_of_a_worker_then_resume_completes(tmp_path):
     args = tiny(tmp_path, "k", "train.eval_every=80", iterations=80)
     ckpts = tmp_path / "k" / "checkpoints"

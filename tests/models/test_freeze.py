@@ -69,3 +69,27 @@ def test_frozen_state_dict_has_the_same_keys_and_loads_both_ways(tmp_path):
 def test_freeze_stages_out_of_range_is_a_config_error():
     with pytest.raises(ConfigError, match="between 0 and 3"):
         models.freeze_stages(models.create("resnet20"), 4)
+
+
+def _frozen(model: torch.nn.Module) -> list[str]:
+    return sorted(name for name, p in model.named_parameters() if not p.requires_grad)
+
+
+def test_zero_stages_freeze_nothing():
+    model = models.freeze_stages(models.create("resnet20"), 0)
+    assert _frozen(model) == []
+    assert not any(isinstance(m, models.FrozenBatchNorm2d) for m in model.modules())
+
+
+@pytest.mark.parametrize("n", [0, 1, 3])
+def test_the_function_and_model_freeze_stages_freeze_the_same(n):
+    from types import SimpleNamespace
+
+    from reslab.engine import load_config
+    from reslab.engine.setup import build_model
+
+    cfg = load_config("cifar10_resnet20", [f"model.freeze_stages={n}"])
+    built = build_model(cfg, SimpleNamespace(num_classes=10, in_channels=3))
+    direct = models.freeze_stages(models.create("resnet20"), n)
+    assert _frozen(built) == _frozen(direct)
+    assert ("conv1.weight" in _frozen(direct)) == (n > 0)  # the stem goes with the first stage

@@ -35,3 +35,14 @@ def test_model_table_row():
     (row,) = [r for r in models.model_table("resnet56") if r.name == "resnet56"]
     assert row.depth == 56 and row.kind == "residual" and row.shortcut == "A"
     assert row.gflops == pytest.approx(0.251, rel=0.01)
+
+
+@pytest.mark.parametrize("name", sorted(reference.IMAGENET_FLOPS))
+def test_the_papers_table1_flops_are_multiply_adds(name):
+    """Table 1's "FLOPs" are multiply-adds (Profile.macs), not the flop counter's FLOPs:
+    within 2% of macs for the paper's v1 nets (stride on the first 1x1), 2x off flops."""
+    with torch.device("meta"):
+        model = models.create(name, stride_on="1x1")
+    p = models.profile(model, (3, 224, 224))
+    assert p.macs == pytest.approx(reference.IMAGENET_FLOPS[name], rel=0.02)
+    assert p.flops == pytest.approx(2 * reference.IMAGENET_FLOPS[name], rel=0.02)

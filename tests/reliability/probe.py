@@ -9,6 +9,8 @@ variables; with none set this is plain ``reslab``.
 - PROBE_ENOSPC_AT=N: the checkpoint of step N fails half-way with OSError(ENOSPC).
 - PROBE_NAN_INPUT=3,4: the 3rd and 4th batches this process draws hold a NaN (or the value
   PROBE_BAD_VALUE, e.g. inf).
+- PROBE_INF_GRAD=3,4: the 3rd and 4th backward passes of this process give the model's last
+  parameter an inf gradient, through a hook (the loss stays finite).
 - PROBE_POISON_OPTIMIZER=1: the optimizer starts with lr=999 and momentum=0.123, so a resume
   that does not restore the real ones shows in the weights.
 - PROBE_STEP_DELAY=S: sleep S seconds per batch (a short run lives long enough to be killed).
@@ -89,6 +91,29 @@ def _patch_batches() -> None:
     setup.RunData.iter_train = iter_train
 
 
+def _patch_gradients() -> None:
+    inf_at = {int(s) for s in os.environ.get("PROBE_INF_GRAD", "").split(",") if s}
+    if not inf_at:
+        return
+    import torch
+
+    from reslab.engine import trainer
+
+    real_build = trainer.build_model
+    backwards = [0]
+
+    def hook(grad):
+        backwards[0] += 1
+        return torch.full_like(grad, float("inf")) if backwards[0] in inf_at else grad
+
+    def build_model(cfg, data):
+        model = real_build(cfg, data)
+        list(model.parameters())[-1].register_hook(hook)
+        return model
+
+    trainer.build_model = build_model
+
+
 def _patch_optimizer() -> None:
     if not os.environ.get("PROBE_POISON_OPTIMIZER"):
         return
@@ -139,6 +164,7 @@ def main() -> int:
     _patch_write_log()
     _patch_checkpoint_writes()
     _patch_batches()
+    _patch_gradients()
     _patch_optimizer()
     from reslab.cli import main as reslab_main
 

@@ -61,3 +61,32 @@ def test_max_bad_steps_skips_inf_batches_and_finishes(tmp_path):
     weights = load_file(tmp_path / "inf" / "final.safetensors")
     assert all(torch.isfinite(t).all() for t in weights.values())  # BN statistics included
     assert CheckpointManager(tmp_path / "inf" / "checkpoints").load_latest()[0]["bad_steps"] == 2
+
+
+def test_an_inf_gradient_from_a_finite_loss_stops_at_its_step(tmp_path):
+    result = reslab(
+        *tiny(tmp_path, "grad", "train.checkpoint_every=2"),
+        probe=True,
+        env={"PROBE_INF_GRAD": "3"},
+    )
+    assert_clean_failure(
+        result,
+        "non-finite gradients at step 3, from a finite loss",
+        "step_00000002.pt) is intact",
+    )
+
+
+def test_max_bad_steps_skips_inf_gradients_and_finishes(tmp_path):
+    result = reslab(
+        *tiny(tmp_path, "grads", "train.max_bad_steps=2", iterations=20),
+        probe=True,
+        env={"PROBE_INF_GRAD": "3,5"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert_no_traceback(result)
+    # backward passes 3 and 5 are the first tries of steps 3 and 4 (step 3 ran twice)
+    assert "skipping step 3: non-finite gradients from a finite loss" in result.stderr
+    assert "skipping step 4: non-finite gradients from a finite loss" in result.stderr
+    weights = load_file(tmp_path / "grads" / "final.safetensors")
+    assert all(torch.isfinite(t).all() for t in weights.values())
+    assert CheckpointManager(tmp_path / "grads" / "checkpoints").load_latest()[0]["bad_steps"] == 2

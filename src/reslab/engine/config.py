@@ -177,7 +177,8 @@ class OptimConfig:
     label_smoothing: float = 0.0
     """Label smoothing of the cross-entropy loss."""
     ema_decay: float = 0.0
-    """Keep an exponential moving average of the weights with this decay (0 = off)."""
+    """Keep an exponential moving average of the weights with this decay (0 = off). When on,
+    the EMA is the model of the run: evaluated, chosen as best.safetensors and shipped."""
     clip_grad_norm: float = 0.0
     """Clip the gradients' global L2 norm to this before each step (0 = off)."""
     scale_lr_with_batch: int | None = None
@@ -271,7 +272,7 @@ class TrainConfig:
     cuda_graphs: bool = False
     """Replay the training step from a CUDA graph (CUDA only; fast for small nets, whose eager
     step waits on kernel launches). The rate must be piecewise constant to gain (multistep);
-    needs fp32 or bf16, one process and max_bad_steps 0. See reslab.engine.graphs."""
+    needs SGD, fp32 or bf16, one process and max_bad_steps 0. See reslab.engine.graphs."""
     deterministic: bool = False
     """Deterministic algorithms, for bit-exact reruns and resumes."""
     threads: int = 0

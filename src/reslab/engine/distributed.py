@@ -75,13 +75,44 @@ def all_reduce_sum(t: torch.Tensor, info: DistInfo) -> torch.Tensor:
     return t
 
 
+@torch.no_grad()
+def average_batchnorm_stats(model: torch.nn.Module, info: DistInfo) -> None:
+    """Replace every BatchNorm layer's running mean and variance by their mean over the
+    processes (timm's distribute_bn), in one all-reduce per dtype.
+
+    DDP averages gradients, not buffers: it copies rank 0's buffers to the others before each
+    forward pass, and each process then updates them from its own shard, so without this
+    each shard would be evaluated by a slightly different net and rank 0 would save its own.
+    SyncBatchNorm keeps them equal already.
+    """
+    if not info.enabled:
+        return
+    stats: dict[torch.dtype, list[torch.Tensor]] = {}
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._NormBase) and m.track_running_stats:
+            for t in (m.running_mean, m.running_var):
+                if t is not None:
+                    stats.setdefault(t.dtype, []).append(t)
+    for tensors in stats.values():
+        flat = torch.cat([t.reshape(-1) for t in tensors])
+        dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+        flat /= info.world_size
+        for t, mean in zip(tensors, flat.split([t.numel() for t in tensors])):
+            t.copy_(mean.view_as(t))
+
+
 def broadcast_flag(flag: bool, info: DistInfo, device: torch.device) -> bool:
     """True on every rank if it is true on any rank (e.g. a stop signal seen by one)."""
+    return broadcast_flags([flag], info, device)[0]
+
+
+def broadcast_flags(flags: Sequence[bool], info: DistInfo, device: torch.device) -> list[bool]:
+    """Each of ``flags``, true on every rank if it is true on any rank; one all-reduce."""
     if not info.enabled:
-        return flag
-    t = torch.tensor([1.0 if flag else 0.0], device=device)
+        return list(flags)
+    t = torch.tensor([1.0 if flag else 0.0 for flag in flags], device=device)
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return bool(t.item() > 0)
+    return [v > 0 for v in t.tolist()]
 
 
 def all_equal(value: int, info: DistInfo, device: torch.device) -> bool:

@@ -16,9 +16,13 @@ The step stays the trainer's step, so a graphed run follows the eager run's traj
   eagerly, so every schedule stays exact and piecewise-constant ones are fast;
 - a batch of another shape (a last partial batch) runs eagerly.
 
-The loss is not checked on the host each step (that would make the host wait for the GPU
-again); the trainer checks the running loss at each log line and the weights before each
+The loss and the gradients are not checked on the host each step (that would make the host
+wait for the GPU again); the trainer checks the running loss at each log line (a non-finite
+gradient shows there, in the loss of the steps after it) and the weights before each
 checkpoint.
+
+The optimizer must be SGD: torch captures Adam's and AdamW's step only when they were built
+with ``capturable=True``, and the trainer refuses ``train.cuda_graphs`` with AdamW.
 """
 
 from __future__ import annotations

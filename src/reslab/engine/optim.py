@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
 
@@ -52,16 +54,26 @@ def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
 
 
 class EMA:
-    """An exponential moving average of a model's weights and buffers."""
+    """An exponential moving average of a model's weights and buffers, held in ``module``: a
+    copy of the model that can be evaluated and saved as it is (what an EMA run ships)."""
 
     def __init__(self, model: nn.Module, decay: float) -> None:
         self.decay = decay
-        self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        self.module = copy.deepcopy(model).eval().requires_grad_(False)
+
+    @property
+    def state(self) -> dict[str, torch.Tensor]:
+        """The averaged weights and buffers (tensors that alias ``module``'s)."""
+        return self.module.state_dict()
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        self.module.load_state_dict(state)
 
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
+        mine = self.state
         for k, v in model.state_dict().items():
             if v.dtype.is_floating_point:
-                self.state[k].lerp_(v, 1 - self.decay)
+                mine[k].lerp_(v, 1 - self.decay)
             else:
-                self.state[k].copy_(v)
+                mine[k].copy_(v)

@@ -3,7 +3,8 @@
 ``forward_loss`` (autocast at the run's precision, logits, cross-entropy in fp32) then
 ``optimizer_step``, which is ``backward`` then ``apply_gradients``. With gradient accumulation
 the trainer runs ``forward_loss`` and ``backward`` once per micro-batch and ``apply_gradients``
-once: the same functions, so the two paths cannot drift apart."""
+once: the same functions, so the two paths cannot drift apart. Between the two, the trainer
+checks the loss and ``gradients_finite`` (a finite loss can still give an inf gradient)."""
 
 from __future__ import annotations
 
@@ -50,6 +51,18 @@ def backward(loss: torch.Tensor, scaler: torch.amp.GradScaler, *, micro_batches:
     if micro_batches > 1:
         loss = loss / micro_batches
     scaler.scale(loss).backward()
+
+
+def gradients_finite(optimizer: torch.optim.Optimizer) -> torch.Tensor:
+    """Whether every gradient the optimizer would apply is finite: a 0-d bool tensor from one
+    fused max-norm over all of them, left on the device (no host sync per parameter). The max
+    norm cannot overflow on finite values, and it propagates a NaN or an inf."""
+    grads = [p.grad for group in optimizer.param_groups for p in group["params"]]
+    grads = [g for g in grads if g is not None]
+    if not grads:
+        return torch.tensor(True)
+    norms = torch._foreach_norm(grads, float("inf"))
+    return torch.stack(norms).isfinite().all()
 
 
 def apply_gradients(

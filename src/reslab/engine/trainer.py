@@ -7,6 +7,7 @@ final.safetensors + model.json (everything `reslab predict` needs) and summary.j
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import errno
 import json
@@ -24,7 +25,12 @@ from torch import nn
 from reslab import models
 from reslab.data.loader import derive_seed
 from reslab.engine import distributed
-from reslab.engine.checkpoint import CheckpointManager, rng_state, set_rng_state
+from reslab.engine.checkpoint import (
+    CheckpointManager,
+    load_checkpoint,
+    rng_state,
+    set_rng_state,
+)
 from reslab.engine.config import Config, load_config
 from reslab.engine.evaluate import EvalResult, run_eval
 from reslab.engine.graphs import GraphedTrainStep
@@ -41,8 +47,14 @@ from reslab.engine.setup import (
     resolve_channels_last,
     resolve_device,
 )
-from reslab.engine.step import apply_gradients, autocast_dtype, backward, forward_loss
-from reslab.errors import CheckpointError, ConfigError, TrainingError
+from reslab.engine.step import (
+    apply_gradients,
+    autocast_dtype,
+    backward,
+    forward_loss,
+    gradients_finite,
+)
+from reslab.errors import CheckpointError, ConfigError, ReslabError, TrainingError
 from reslab.utils.io import write_json
 from reslab.utils.progress import ProgressBar
 
@@ -149,6 +161,7 @@ def train(
 
 def _train(cfg: Config, info: distributed.DistInfo, resume: str | None) -> Run:
     device = resolve_device(cfg.train.device, info)
+    _refuse_what_graphs_cannot_run(cfg, device, info)  # before any folder or data
     # claimed for the life of the run; removed again if it fails before doing any work
     with open_run_dir(cfg, resume, device, info) as rundir:
         trainer = _Trainer(rundir, info, device)
@@ -221,6 +234,8 @@ class _Trainer:
         self.optimizer = build_optimizer(self.model, cfg.optim)
         self.scaler = torch.amp.GradScaler(device.type, enabled=cfg.train.precision == "fp16")
         self.ema = EMA(self.model, cfg.optim.ema_decay) if cfg.optim.ema_decay > 0 else None
+        # the net a run ships (final.safetensors), evaluates and keeps as best.safetensors
+        self.shipped = self.ema.module if self.ema is not None else self.model
         self.lr = peak_lr(cfg.optim, cfg.data.batch_size)
         self.schedule = Schedule(cfg.schedule, self.lr, cfg.train.iterations)
         if len(self.data.train) < cfg.train.accumulate:
@@ -238,6 +253,9 @@ class _Trainer:
         self.resumed = self.rundir.checkpoint is not None
         if self.resumed:
             self._restore(*self.rundir.checkpoint)
+            if info.is_main:
+                self._reconcile_best(*self.rundir.checkpoint)
+        self.stats_averaged_at = -1
         if not distributed.all_equal(self.state.step, info, device):
             raise TrainingError(
                 f"the processes of this job resumed from different steps (this one: "
@@ -281,13 +299,52 @@ class _Trainer:
             ) from None
         self.scaler.load_state_dict(ckpt["scaler"])
         if self.ema is not None and ckpt.get("ema") is not None:
-            self.ema.state = {k: v.to(self.device) for k, v in ckpt["ema"].items()}
+            self.ema.load_state_dict(ckpt["ema"])
         self.state.load_state_dict(ckpt)
         self.schedule.load_state_dict(ckpt)
         self.window.load_state_dict(self.state.window)
         set_rng_state(ckpt["rng"])
         if self.info.is_main:
             print(f"resumed {self.run_dir} from {path.name} at step {self.state.step}", flush=True)
+
+    def _reconcile_best(self, ckpt: dict[str, Any], path: Path) -> None:
+        """Make best.safetensors describe a step of the restored history. A resume from an
+        earlier checkpoint (or a crash between an evaluation and its checkpoint) abandons the
+        later steps, and best.safetensors may hold weights of one of them: it is rebuilt from
+        the checkpoint of the restored best step if one is kept, else removed."""
+        state, best = self.state, self.run_dir / BEST_WEIGHTS
+        if _best_file_step(best) == (state.best_val_step, state.best_val_error):
+            return
+        source = _checkpoint_at(state.best_val_step, ckpt, path, self.ckpts)
+        if source is None:
+            if best.is_file():
+                best.unlink()
+                kept = (
+                    f"no kept checkpoint holds the best step before it ({state.best_val_step})"
+                    if state.best_val_step is not None
+                    else "no evaluation before it had a validation error"
+                )
+                warnings.warn(
+                    f"removed {BEST_WEIGHTS}: it held weights of a step that this resume from "
+                    f"step {state.step} abandons, and {kept}; the next evaluation that "
+                    f"improves on it writes {BEST_WEIGHTS} again",
+                    stacklevel=1,
+                )
+            return
+        ckpt, path = source
+        weights = ckpt["ema"] if self.ema is not None and ckpt.get("ema") is not None else None
+        module = copy.deepcopy(models.unwrap(self.shipped))
+        module.load_state_dict(ckpt["model"] if weights is None else weights)
+        self._save_best(module, state.best_val_step, state.best_val_error)
+        print(
+            f"{BEST_WEIGHTS} rebuilt from {path.name}: the best validation error as of step "
+            f"{state.step} (step {state.best_val_step})",
+            flush=True,
+        )
+
+    def _save_best(self, module: nn.Module, step: int, val_error: float) -> None:
+        meta = {**_inference_meta(self.cfg, self.data), "step": step, "val_error": val_error}
+        models.save_weights(module, self.run_dir / BEST_WEIGHTS, meta)
 
     def close(self) -> None:
         self.logger.close()
@@ -350,10 +407,10 @@ class _Trainer:
             stopped_by=stopped_by,
         )
         if status == "completed":
+            self._average_batchnorm_stats()
             run.final, run.weights = _finish(
-                self.model, self.ema, self.data, cfg, self.device, self.info, self.run_dir,
-                state, wall,
-            )  # fmt: skip
+                self.shipped, self.data, cfg, self.device, self.info, self.run_dir, state, wall
+            )
         return run
 
     def _finished_before(self) -> Run | None:
@@ -436,10 +493,11 @@ class _Trainer:
                 )
                 backward(loss, self.scaler, micro_batches=len(micro))
             out.append((loss.detach(), logits.detach()))
-        locally_bad = not all(bool(torch.isfinite(loss)) for loss, _ in out)
+        local = self._non_finite([loss for loss, _ in out])
         # every rank skips or stops together (their backward passes have all run)
-        if distributed.broadcast_flag(locally_bad, self.info, self.device):
-            self._skip_bad_step(locally_bad, [x for x, _ in micro])
+        anywhere = distributed.broadcast_flags(local, self.info, self.device)
+        if any(anywhere):
+            self._skip_bad_step(local, anywhere, [x for x, _ in micro])
             return None
         apply_gradients(self.optimizer, self.scaler, clip_grad_norm=self.cfg.optim.clip_grad_norm)
         return out
@@ -452,17 +510,36 @@ class _Trainer:
             return contextlib.nullcontext()
         return model.no_sync()
 
-    def _skip_bad_step(self, locally_bad: bool, xs: list[torch.Tensor]) -> None:
+    def _non_finite(self, losses: list[torch.Tensor]) -> list[bool]:
+        """[loss, gradients]: which is non-finite in this step on this process, in one host
+        sync. A finite loss can give non-finite gradients, which fp32 and bf16 would apply;
+        under fp16 the GradScaler skips such steps itself, so only the loss is checked."""
+        loss_ok = torch.stack(losses).isfinite().all()
+        grads_ok = (
+            gradients_finite(self.optimizer).to(loss_ok.device)
+            if not self.scaler.is_enabled()
+            else torch.ones_like(loss_ok)
+        )
+        return [not ok for ok in torch.stack([loss_ok, grads_ok]).tolist()]
+
+    def _skip_bad_step(
+        self, local: list[bool], anywhere: list[bool], xs: list[torch.Tensor]
+    ) -> None:
+        """``local`` and ``anywhere``: [loss, gradients] non-finite here, and on any process
+        (DDP averages the gradients, so one process's bad batch spoils everyone's)."""
         self.state.bad_steps += 1
-        cause = _bad_step_cause(locally_bad, xs)
+        if anywhere[0]:
+            what, cause = "loss", _bad_step_cause(local[0], xs)
+        else:
+            what, cause = "gradients", "a finite loss"
         step = self.state.step + 1
         if self.state.bad_steps > self.cfg.train.max_bad_steps:
             raise TrainingError(
-                f"non-finite loss at step {step}, from {cause}; the last good checkpoint "
+                f"non-finite {what} at step {step}, from {cause}; the last good checkpoint "
                 f"({_newest(self.ckpts)}) is intact: lower optim.lr, check the data, or allow "
                 "skips with train.max_bad_steps"
             )
-        warnings.warn(f"skipping step {step}: non-finite loss from {cause}", stacklevel=1)
+        warnings.warn(f"skipping step {step}: non-finite {what} from {cause}", stacklevel=1)
         if self.buffers is not None:
             self.buffers.restore()
         self.optimizer.zero_grad(set_to_none=True)
@@ -492,8 +569,22 @@ class _Trainer:
             f"lr {lr:.3g} {rec['img_s']:.0f} img/s",
         )
 
+    def _average_batchnorm_stats(self) -> None:
+        """Before an evaluation or a save of weights: every process's BatchNorm statistics
+        become their mean (DDP averages gradients, not buffers), so all shards are scored by
+        the one net that is saved. Once per step: a second mean could round differently.
+        Checkpoints between evaluations hold rank 0's statistics as they are, which DDP would
+        copy to the others at the next forward pass anyway, so a resume stays exact."""
+        if self.stats_averaged_at == self.state.step or self.cfg.train.sync_bn:
+            return
+        distributed.average_batchnorm_stats(self.model, self.info)
+        if self.ema is not None:
+            distributed.average_batchnorm_stats(self.ema.module, self.info)
+        self.stats_averaged_at = self.state.step
+
     def _evaluate(self, lr: float) -> None:
-        record = _evaluate(self.model, self.data, self.cfg, self.device, self.info, self.dtype)
+        self._average_batchnorm_stats()
+        record = _evaluate(self.shipped, self.data, self.cfg, self.device, self.info, self.dtype)
         last = self.window.last
         record.update(
             step=self.state.step,
@@ -509,7 +600,8 @@ class _Trainer:
 
     def _keep_best(self, record: dict[str, Any]) -> None:
         """Model selection on the validation split, never the test set: when the validation
-        error is the lowest so far, its weights become best.safetensors."""
+        error of the shipped net (the EMA when on) is the lowest so far, its weights become
+        best.safetensors."""
         err = record.get("val_error")
         state = self.state
         if err is None or not math.isfinite(err):
@@ -518,8 +610,7 @@ class _Trainer:
             return
         state.best_val_error, state.best_val_step = err, state.step
         if self.info.is_main:
-            meta = {**_inference_meta(self.cfg, self.data), "step": state.step, "val_error": err}
-            models.save_weights(models.unwrap(self.model), self.run_dir / BEST_WEIGHTS, meta)
+            self._save_best(models.unwrap(self.shipped), state.step, err)
 
     def _checkpoint(self) -> None:
         step = self.state.step
@@ -557,6 +648,37 @@ class _Trainer:
         )
 
 
+def _refuse_what_graphs_cannot_run(
+    cfg: Config, device: torch.device, info: distributed.DistInfo
+) -> None:
+    """train.cuda_graphs with a setting the captured step cannot follow: one ConfigError line.
+    (The settings of one section are checked in config.py.)"""
+    if not cfg.train.cuda_graphs:
+        return
+    step = "the captured step is one batch of class labels, unclipped"
+    refused = {  # setting: (refused, why)
+        "train.accumulate": (cfg.train.accumulate > 1, step),
+        "optim.clip_grad_norm": (cfg.optim.clip_grad_norm > 0, step),
+        "data.mixup_alpha": (cfg.data.mixup_alpha > 0, step),
+        "data.cutmix_alpha": (cfg.data.cutmix_alpha > 0, step),
+        # torch captures Adam's step only when built capturable=True, which reslab does not do
+        f"optim.name={cfg.optim.name}": (cfg.optim.name != "sgd", "only SGD's step is captured"),
+    }
+    for key, (on, why) in refused.items():
+        if on:
+            raise ConfigError(
+                f"{key} is not supported with train.cuda_graphs ({why}): change it or set "
+                "train.cuda_graphs=false"
+            )
+    if device.type != "cuda":
+        raise ConfigError(
+            f"train.cuda_graphs needs a CUDA device and this run is on {device}: "
+            "set train.cuda_graphs=false"
+        )
+    if info.enabled:
+        raise ConfigError("train.cuda_graphs runs in one process: leave it off under torchrun")
+
+
 def _graphed_step(
     cfg: Config,
     device: torch.device,
@@ -567,26 +689,7 @@ def _graphed_step(
     scaler: torch.amp.GradScaler,
 ) -> GraphedTrainStep | None:
     if not cfg.train.cuda_graphs:
-        return None
-    refused = {
-        "train.accumulate": cfg.train.accumulate > 1,
-        "optim.clip_grad_norm": cfg.optim.clip_grad_norm > 0,
-        "data.mixup_alpha": cfg.data.mixup_alpha > 0,
-        "data.cutmix_alpha": cfg.data.cutmix_alpha > 0,
-    }
-    for key, on in refused.items():
-        if on:
-            raise ConfigError(
-                f"{key} is not supported with train.cuda_graphs (the captured step is one batch "
-                f"of class labels, unclipped): turn {key} off or set train.cuda_graphs=false"
-            )
-    if device.type != "cuda":
-        raise ConfigError(
-            f"train.cuda_graphs needs a CUDA device and this run is on {device}: "
-            "set train.cuda_graphs=false"
-        )
-    if info.enabled:
-        raise ConfigError("train.cuda_graphs runs in one process: leave it off under torchrun")
+        return None  # what it cannot run was refused before the run started
     return GraphedTrainStep(
         train_model,
         model,
@@ -695,8 +798,7 @@ def _evaluate(
 
 
 def _finish(
-    model: nn.Module,
-    ema: EMA | None,
+    final_model: nn.Module,
     data: RunData,
     cfg: Config,
     device: torch.device,
@@ -705,9 +807,8 @@ def _finish(
     state: TrainState,
     wall: float,
 ) -> tuple[dict[str, Any], Path | None]:
-    final_model = models.unwrap(model)
-    if ema is not None:
-        final_model.load_state_dict(ema.state)
+    """Evaluate the shipped net (the EMA when on) on the test set, save it and the summary."""
+    final_model = models.unwrap(final_model)
     result: EvalResult = run_eval(
         final_model,
         data.evals["test"],
@@ -729,6 +830,10 @@ def _finish(
     weights = models.save_weights(final_model, run_dir / "final.safetensors", meta)
     write_json(run_dir / "model.json", meta)
     best = best_on_val(state.history)
+    best_kept = state.best_val_step is not None and _best_file_step(run_dir / BEST_WEIGHTS) == (
+        state.best_val_step,
+        state.best_val_error,
+    )
     write_json(
         run_dir / "summary.json",
         {
@@ -739,6 +844,8 @@ def _finish(
             "best_val_error": state.best_val_error,
             "best_val_step": state.best_val_step,
             "test_error_at_best_val": best.get("test_error") if best else None,
+            # None where a rewind removed it and no later evaluation improved on it
+            "best_weights": BEST_WEIGHTS if best_kept else None,
             "wall_time_s": wall,
             "data_sizes": data.sizes,
             "per_class_accuracy": result.per_class_accuracy,
@@ -769,18 +876,41 @@ def _inference_meta(cfg: Config, data: RunData) -> dict[str, Any]:
         "model": cfg.model.name,
         "model_kwargs": model_kwargs(cfg),
         "num_classes": data.num_classes,
-        "in_channels": data.in_channels,
-        "classes": data.classes,
-        "image_size": list(data.image_size),
-        "mean": list(data.mean),
-        "std": list(data.std),
-        "resize": data.resize,
+        **data.inputs.as_meta(),  # image size, resize rule, mean/std, channels, classes
         "data": cfg.data.name,
         "root": str(Path(root).expanduser().resolve()) if root else None,
         "val_size": cfg.data.val_size,
         "split_seed": cfg.data.split_seed,
         "seed": cfg.train.seed,
     }
+
+
+def _best_file_step(path: Path) -> tuple[int | None, float | None]:
+    """(step, val_error) that best.safetensors's metadata names; (None, None) without one."""
+    if not path.is_file():
+        return None, None
+    try:
+        meta = models.read_metadata(path)
+    except ReslabError:  # a half-written or foreign file describes nothing
+        return -1, None
+    return meta.get("step", -1), meta.get("val_error")
+
+
+def _checkpoint_at(
+    step: int | None, ckpt: dict[str, Any], path: Path, ckpts: CheckpointManager
+) -> tuple[dict[str, Any], Path] | None:
+    """The checkpoint of ``step``: ``ckpt`` (at ``path``) itself, or a kept one, or None."""
+    if step is None:
+        return None
+    if ckpt.get("step") == step:
+        return ckpt, path
+    for other in ckpts.paths():
+        if other.name == f"step_{step:08d}.pt":
+            try:
+                return load_checkpoint(other), other
+            except CheckpointError:
+                return None
+    return None
 
 
 def _bad_step_cause(locally_bad: bool, xs: list[torch.Tensor]) -> str:

@@ -57,11 +57,12 @@ def freeze_batchnorm(module: nn.Module) -> nn.Module:
 
 
 def freeze_stages(model: nn.Module, num_stages: int) -> nn.Module:
-    """Freeze the stem and the first ``num_stages`` stages of a ResNet, in place.
+    """Freeze the stem and the first ``num_stages`` stages of a ResNet, in place; the count
+    means what ``model.freeze_stages`` means: 0 freezes nothing, N >= 1 the stem and stages 1..N.
 
-    Their parameters stop receiving gradients and their BatchNorm layers become
+    The frozen parameters stop receiving gradients and their BatchNorm layers become
     :class:`FrozenBatchNorm2d`, so neither weights nor running statistics change in training.
-    ``num_stages=0`` freezes the stem only. Returns ``model``.
+    Returns ``model``.
     """
     net = unwrap(model)
     stages = net.stages()
@@ -70,6 +71,8 @@ def freeze_stages(model: nn.Module, num_stages: int) -> nn.Module:
             f"freeze_stages must be between 0 and {len(stages)} for "
             f"{getattr(net, 'name', 'this model')}, got {num_stages}"
         )
+    if num_stages == 0:
+        return model
     net.bn1 = freeze_batchnorm(net.bn1)
     for part in (net.conv1, net.bn1, *stages[:num_stages]):
         freeze_batchnorm(part)

@@ -1,4 +1,9 @@
-"""Model cost, measured rather than quoted: parameters, FLOPs, activation memory, depth."""
+"""Model cost, measured rather than quoted: parameters, FLOPs, activation memory, depth.
+
+Units: ``flops`` counts 2 per multiply-add (torch.utils.flop_counter's convention); the
+"FLOPs" of the ResNet paper's Table 1 (3.8e9 for ResNet-50) and torchvision's "GFLOPS" are
+multiply-adds: ``macs`` here, half of ``flops``. Compare published numbers with ``macs``.
+"""
 
 from __future__ import annotations
 
