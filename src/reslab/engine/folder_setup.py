@@ -233,3 +233,6 @@ class _SeededSubset(torch.utils.data.Subset):
             index, seed = idx
             return self.dataset[(self.indices[index], seed)]
         return self.dataset[self.indices[idx]]
+
+    def __getitems__(self, indices: list[Any]) -> list[Any]:  # the DataLoader's batched fetch
+        return [self[i] for i in indices]
