@@ -72,7 +72,11 @@ def cmd_models(args: argparse.Namespace) -> int:
             f"{console.width}), and in 'reslab models --json'"
         )
     table = Table(
-        title="reslab models (GFLOPs: forward, 2 FLOPs per multiply-add)", caption=caption
+        title=(
+            "reslab models (GFLOPs: forward, 2 FLOPs per multiply-add; the paper's 'FLOPs' "
+            "are multiply-adds)"
+        ),
+        caption=caption,
     )
     columns = ["name", "family", "kind", "block", "shortcut", "depth", "params", "GFLOPs"]
     columns = columns if wide else [c for c in columns if c not in MODEL_DETAIL_COLUMNS]
