@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 
@@ -35,8 +35,14 @@ class Table6Config:
     out_dir: str = "runs"
     name: str = "table6"
     overrides: list[str] = field(default_factory=list)
+    train_on: Literal["45k", "50k"] = "45k"
+    """"45k": the recipe's 45k/5k train/val split, on which the paper determined the 64k
+    schedule (section 4.2); "50k": all 50k training images, as the usual reading of the
+    reported nets (and fb.resnet.torch) trains them. Either way the test set is scored."""
 
     def __post_init__(self) -> None:
+        if self.train_on not in ("45k", "50k"):
+            raise ConfigError(f"train_on must be 45k or 50k, got {self.train_on!r}")
         missing = [m for m in self.models if not _has_recipe(m)]
         if missing:
             shipped = sorted(
@@ -93,7 +99,7 @@ def _run_table6(cfg: Table6Config) -> Path:
         row = {
             "model": name,
             "params": params,
-            "paper_error": paper.paper_error if paper else None,
+            "paper_error": paper_error(name, len(cfg.seeds)),
             "reproduction_error": paper.reproduction_error if paper else None,
             "measured_error": None,
             "status": "not run",
@@ -104,6 +110,7 @@ def _run_table6(cfg: Table6Config) -> Path:
                 recipe = load_config(
                     read_recipe(f"cifar10_{name}.yaml"),
                     [
+                        *split_overrides(cfg),
                         *cfg.overrides,
                         f"train.seed={seed}",
                         *([f"data.root={cfg.root}"] if cfg.root else []),
@@ -120,7 +127,11 @@ def _run_table6(cfg: Table6Config) -> Path:
             img_s = base_img_s * _flops("resnet20") / _flops(name)
             row["estimated_cpu_hours"] = PAPER_STEPS * PAPER_BATCH / img_s / 3600
         rows.append(row)
-    note = reason or "Measured with the paper's recipe (64k iterations, batch 128, 45k/5k split)."
+    note = reason or (
+        "Measured with the paper's recipe (64k iterations, batch 128), trained on "
+        + SPLITS[cfg.train_on]
+        + "."
+    )
     if reason:
         est = ", ".join(
             f"{r['model']} ~{r['estimated_cpu_hours']:.0f} h"
@@ -144,6 +155,30 @@ def _run_table6(cfg: Table6Config) -> Path:
         },
     )
     return study_dir
+
+
+SPLITS = {
+    "45k": "45k images with 5k held out for validation (the split the paper chose the schedule on)",
+    "50k": "all 50k training images (as the reported nets are usually trained)",
+}
+
+
+def split_overrides(cfg: Table6Config) -> list[str]:
+    """The recipe overrides of ``cfg.train_on`` (the recipes hold 5k out)."""
+    return ["data.val_size=0"] if cfg.train_on == "50k" else []
+
+
+def paper_error(name: str, seeds: int) -> float | dict[str, float] | None:
+    """The paper's figure to set beside reslab's for ``name``: for ResNet-110 measured over
+    several seeds, the paper's mean of 5 runs (6.61 +- 0.16), not its best run (6.43), so a
+    mean is compared with a mean."""
+    row = reference.CIFAR10_TABLE6.get(name)
+    if row is None:
+        return None
+    if name == "resnet110" and seeds > 1:
+        mean, std = reference.RESNET110_MEAN_STD_5RUNS
+        return {"mean": mean, "std": std, "n": 5}
+    return row.paper_error
 
 
 def _cannot_run(cfg: Table6Config, has_gpu: bool) -> str | None:
