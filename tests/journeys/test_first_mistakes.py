@@ -1,0 +1,93 @@
+"""The first mistakes of a user who has CIFAR-10 as image files: each gets one `error:` line that
+says what is wrong and what to do, and a non-zero exit."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from reslab import models
+from reslab.data import default_workers
+
+from .steps import reslab
+
+
+@pytest.fixture
+def jpg_folder(tmp_path):
+    """CIFAR-10 as the public JPEG copy lays it out (two classes, a few 32x32 files)."""
+    rng = np.random.default_rng(0)
+    for split in ("train", "test"):
+        for name in ("cat", "dog"):
+            (tmp_path / "jpg" / split / name).mkdir(parents=True)
+            for i in range(3):
+                pixels = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+                Image.fromarray(pixels).save(tmp_path / "jpg" / split / name / f"{i}.jpg")
+    return tmp_path / "jpg"
+
+
+def _one_error(result) -> str:
+    assert result.rc == 2, result.text
+    (line,) = result.error_lines()
+    assert "Traceback" not in result.text
+    return line
+
+
+def test_a_folder_given_to_a_recipe_without_data_name_folder(capsys, jpg_folder, tmp_path):
+    line = _one_error(
+        reslab(
+            capsys, "train", "cifar10_resnet20", f"data.root={jpg_folder}", f"out_dir={tmp_path}"
+        )
+    )
+    assert "is an image folder" in line and "data.name=folder" in line
+    assert not (tmp_path / "cifar10_resnet20").exists()
+
+
+def test_a_data_root_that_does_not_exist(capsys, tmp_path):
+    missing = tmp_path / "nowhere"
+    line = _one_error(
+        reslab(capsys, "train", "cifar10_resnet20", f"data.root={missing}", f"out_dir={tmp_path}")
+    )
+    assert f"data.root {missing} does not exist" in line and "not found" not in line
+
+
+def test_a_mistyped_weights_name_gets_a_did_you_mean(capsys, tmp_path):
+    image = tmp_path / "x.png"
+    Image.new("RGB", (32, 32)).save(image)
+    line = _one_error(reslab(capsys, "predict", "resnet57.cifar10", image))
+    assert "did you mean resnet56.cifar10" in line and "reslab models" in line
+    line = _one_error(reslab(capsys, "eval", "resnet57.cifar10", "--data", "cifar10"))
+    assert "did you mean resnet56.cifar10" in line
+
+
+def test_a_folder_that_is_not_a_run(capsys, tmp_path):
+    line = _one_error(reslab(capsys, "eval", tmp_path))
+    assert "is not a run directory" in line and "train it first" not in line
+    (tmp_path / "config.yaml").write_text("name: r\n")  # a run that has not finished
+    line = _one_error(reslab(capsys, "eval", tmp_path))
+    assert "holds no final.safetensors yet" in line
+
+
+def test_workers_follow_the_machine():
+    import os
+
+    assert default_workers() == max(1, min(4, len(os.sched_getaffinity(0))))
+
+
+def test_the_community_files_note_is_not_repeated(tmp_path, capsys):
+    """A file without num_batches_tracked: the note is said once per process (and not at all
+    for the published files, whose age is known)."""
+    state = {
+        k: v for k, v in models.create("resnet20").state_dict().items()
+        if not k.endswith("num_batches_tracked")
+    }  # fmt: skip
+    path = tmp_path / "old.pt"
+    torch.save(state, path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(3):
+            models.load_weights(models.create("resnet20"), path)
+    assert capsys.readouterr().err.count("note:") == 1
