@@ -236,7 +236,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for c in res.classes:
         table.add_column(c[:6], justify="right")
     for c, acc, row in zip(res.classes, res.per_class_accuracy, res.confusion):
-        table.add_row(c, f"{acc:.1f}", *map(str, row))
+        table.add_row(c, "-" if acc is None else f"{acc:.1f}", *map(str, row))
     _console().print(table)
     if args.confusion_png:
         from reslab.report.figures import plot_confusion_matrix

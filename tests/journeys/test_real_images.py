@@ -188,6 +188,8 @@ def test_folder_classes_are_matched_by_name(cifar, by_name, capsys, tmp_path):
             (some / name / f.name).write_bytes(f.read_bytes())
     part = _eval(capsys, "resnet20.cifar10", "--data", "folder", "--root", some)
     assert part["count"] == 3 * TEST
+    absent = [c for c in CIFAR10_NAMES if c not in ("truck", "cat", "ship")]
+    assert [part["per_class_accuracy"][CIFAR10_NAMES.index(c)] for c in absent] == [None] * 7
     for name in ("truck", "cat", "ship"):
         i = CIFAR10_NAMES.index(name)
         assert part["confusion"][i] == whole["confusion"][i]

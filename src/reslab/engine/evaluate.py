@@ -27,8 +27,8 @@ class EvalResult:
     """Percent."""
     top5_error: float
     """Percent (equal to 0 when there are 5 classes or fewer)."""
-    per_class_accuracy: list[float] = field(default_factory=list)
-    """Percent, one per class."""
+    per_class_accuracy: list[float | None] = field(default_factory=list)
+    """Percent, one per class; None for a class with no images in the data."""
     confusion: list[list[int]] = field(default_factory=list)
     """confusion[true][predicted] counts."""
     classes: list[str] = field(default_factory=list)
@@ -109,7 +109,12 @@ def run_eval(
         return EvalResult(0, float("nan"), float("nan"), float("nan"), classes=classes or [])
     conf = confusion.cpu()
     correct = conf.diag()
-    per_class = (100.0 * correct / conf.sum(1).clamp_min(1)).tolist()
+    counts = conf.sum(1)
+    # a class with no images here (a folder holding some of the model's classes) has no accuracy
+    per_class = [
+        100.0 * float(c) / float(n) if n else None
+        for c, n in zip(correct.tolist(), counts.tolist())
+    ]
     return EvalResult(
         count=count,
         loss=float(sums[0].item() / count),
