@@ -29,14 +29,20 @@ def test_model_kwargs_rebuild_the_trained_variant(tmp_path):
     assert meta["model_kwargs"] == {"shortcut": "B"}
 
 
-def test_dir_without_final_weights_says_to_train_first(tmp_path):
-    with pytest.raises(WeightsError, match="holds no final.safetensors: train it first") as info:
+def test_a_folder_that_is_not_a_run_says_so(tmp_path):
+    with pytest.raises(WeightsError, match="is not a run directory") as info:
         load_for_inference(tmp_path)
     assert "\n" not in str(info.value)
 
 
+def test_a_run_without_final_weights_says_to_let_it_finish(tmp_path):
+    (tmp_path / "config.yaml").write_text("name: r\n")
+    with pytest.raises(WeightsError, match="holds no final.safetensors yet: let the run finish"):
+        load_for_inference(tmp_path)
+
+
 def test_missing_source_is_a_weights_error(tmp_path):
-    with pytest.raises(WeightsError, match="does not exist"):
+    with pytest.raises(WeightsError, match="is neither a file nor published weights"):
         load_for_inference(tmp_path / "nope.safetensors")
 
 

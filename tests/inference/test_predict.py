@@ -102,7 +102,7 @@ def test_images_are_decoded_lazily_one_batch_at_a_time(run_dir, images):
 
 
 def test_a_bad_source_fails_before_any_image_is_read(tmp_path):
-    with pytest.raises(WeightsError, match="holds no final.safetensors"):
+    with pytest.raises(WeightsError, match="is not a run directory"):
         predict(tmp_path, ["never-read.png"])
 
 

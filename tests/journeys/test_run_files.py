@@ -50,6 +50,7 @@ def folder_run(tmp_path_factory: pytest.TempPathFactory, folder: OnDisk) -> Path
         "photos",
         "model.name=resnet20",
         "model.shortcut=A",
+        "data.folder_pipeline=imagenet",  # the recipe's pipeline for the CIFAR net it trains
         f"data.root={folder.root}",
         "data.image_size=16",
         "data.batch_size=4",
