@@ -42,7 +42,7 @@ def test_a_run_without_final_weights_says_to_let_it_finish(tmp_path):
 
 
 def test_missing_source_is_a_weights_error(tmp_path):
-    with pytest.raises(WeightsError, match="is neither a file nor published weights"):
+    with pytest.raises(WeightsError, match="no such file or directory"):
         load_for_inference(tmp_path / "nope.safetensors")
 
 

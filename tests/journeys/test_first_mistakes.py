@@ -91,3 +91,40 @@ def test_the_community_files_note_is_not_repeated(tmp_path, capsys):
         for _ in range(3):
             models.load_weights(models.create("resnet20"), path)
     assert capsys.readouterr().err.count("note:") == 1
+
+
+@pytest.fixture
+def weights(tmp_path):
+    """A reslab weights file for CIFAR-10's classes, with its input spec."""
+    from reslab.models import hub
+
+    meta = hub.get_weights("resnet20", "cifar10").inference_metadata()
+    return models.save_weights(models.create("resnet20"), tmp_path / "w.safetensors", meta)
+
+
+def _count(capsys, *args) -> int:
+    import json
+
+    result = reslab(capsys, "eval", *args, "--json", "--device", "cpu")
+    assert result.rc == 0, result.text
+    return json.loads(result.out)["count"]
+
+
+def test_each_split_is_read_from_its_own_folder(capsys, jpg_folder, weights):
+    """test/ for --split test even beside a val/ (which ImageNet uses for its test images), val/
+    for --split val, train/ for --split train; a split that is not there is one line."""
+    common = (weights, "--data", "folder", "--root", jpg_folder)
+    assert _count(capsys, *common) == 6  # test/ (no val/): 2 classes x 3
+    assert _count(capsys, *common, "--split", "train") == 6
+    line = _one_error(reslab(capsys, "eval", *common, "--split", "val"))
+    assert "no val/ folder" in line and "--split test" in line
+    (jpg_folder / "val" / "cat").mkdir(parents=True)
+    for f in list((jpg_folder / "test" / "cat").iterdir())[:2]:
+        (jpg_folder / "val" / "cat" / f.name).write_bytes(f.read_bytes())
+    assert _count(capsys, *common) == 6  # still test/
+    assert _count(capsys, *common, "--split", "val") == 2
+
+
+def test_a_mistyped_dataset_name_is_not_taken_for_a_folder(capsys, jpg_folder, weights):
+    line = _one_error(reslab(capsys, "eval", weights, "--data", "foldr", "--root", jpg_folder))
+    assert "unknown dataset 'foldr'" in line and "did you mean folder" in line

@@ -112,12 +112,13 @@ def load_folder_splits(
     from reslab.data.catalog import finish_splits
 
     root = Path(root)
-    test_dir = next((root / n for n in ("val", "test") if (root / n).is_dir()), None)
+    test_dir = next((root / n for n in ("test", "val") if (root / n).is_dir()), None)
     if not (root / "train").is_dir() or test_dir is None:
         raise DataError(
             f"{root} must hold train/ and val/ (or test/) folders with one sub-folder per class"
         )
     kwargs = dict(image_size=image_size, max_bad_files=max_bad_files, workers=workers)
+    print(f"reading {root / 'train'} and {test_dir} into memory (decoded once)", flush=True)
     train = read_folder_arrays(root / "train", **kwargs)
     test = read_folder_arrays(test_dir, **kwargs)
     if train.classes != test.classes:

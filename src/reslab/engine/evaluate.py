@@ -170,6 +170,15 @@ def evaluate(
     if root is None and name == meta.get("data"):
         root = meta.get("root") or _run_data_root(Path(source))  # where the run found its data
     num_classes = int(meta["num_classes"])
+    if name != "folder" and name not in rdata.DATASETS and data is not None:
+        import difflib
+
+        close = difflib.get_close_matches(name, [*rdata.DATASETS, "folder"], n=2, cutoff=0.6)
+        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        raise ConfigError(
+            f"unknown dataset {name!r}; {hint}known: {', '.join(rdata.DATASETS)}, or folder "
+            "(an image folder, with --root DIR)"
+        )
     if name == "folder" or (root and Path(root).is_dir() and name not in rdata.DATASETS):
         loader, labels = _folder_loader(
             spec, meta, name, root, split, batch_size, ten_crop, image_size, resize, model
@@ -224,9 +233,8 @@ def _folder_loader(
     # a run's data.root holds train/ and val/ (or test/); a folder given by hand is the split.
     # A run that held a validation split out of train/ (data.val_size) finds it there again.
     holdout = split_size(meta.get("val_size") or 0, "val_size") if name == meta.get("data") else 0
-    held_out = bool(holdout) and split in ("train", "val") and (folder / "train").is_dir()
-    wanted = ("train",) if split == "train" or held_out else ("val", "test")
-    folder = next((folder / n for n in wanted if (folder / n).is_dir()), folder)
+    folder = _split_folder(folder, split, bool(holdout))
+    held_out = bool(holdout) and split in ("train", "val") and folder.name == "train"
     if image_size is not None or resize is not None:
         size = image_size or spec.image_size[0]
         if resize is None and not spec.native:
@@ -255,6 +263,27 @@ def _folder_loader(
     return loader, labels
 
 
+def _split_folder(root: Path, split: str, held_out: bool) -> Path:
+    """The folder that holds ``split``: test/ (else val/, ImageNet's name for its test images,
+    else ``root`` itself, given as the split); val/ (else train/ when the run held a validation
+    split out of it); train/. A split that is not there is one line saying so."""
+    from reslab.errors import DataError
+
+    if split == "test":
+        return next((root / n for n in ("test", "val") if (root / n).is_dir()), root)
+    if split == "val" and (root / "val").is_dir() and (root / "test").is_dir():
+        return root / "val"  # val/ beside test/ is a validation split of its own
+    if (split == "train" or held_out) and (root / "train").is_dir():
+        return root / "train"
+    what = (
+        "no train/ folder"
+        if split == "train"
+        else "no val/ folder beside test/, and these weights record no validation split "
+        "held out of train/ (data.val_size)"
+    )
+    raise DataError(f"{root} has {what}: use --split test, or --root the folder of that split")
+
+
 def _array_loader(
     spec: InputSpec,
     meta: dict[str, Any],
@@ -280,7 +309,10 @@ def _array_loader(
     )
     ds = {"test": splits.test, "val": splits.val, "train": splits.train}.get(split)
     if ds is None:
-        raise ConfigError(f"split {split!r} does not exist for {name}: use train, val or test")
+        raise ConfigError(
+            f"these weights record no validation split of {name} (a run's data.val_size): "
+            "use --split test or --split train"
+        )
     if ds.image_shape[0] != model.in_channels:
         raise ConfigError(
             f"{name} has {ds.image_shape[0]}-channel images but the model expects "

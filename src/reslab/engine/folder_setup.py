@@ -89,7 +89,7 @@ def build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
             file=sys.stderr,
         )
     train_dir = root / "train"
-    eval_dir = next((root / n for n in ("val", "test") if (root / n).is_dir()), None)
+    eval_dir = next((root / n for n in ("test", "val") if (root / n).is_dir()), None)
     if not train_dir.is_dir() or eval_dir is None:
         raise DataError(
             f"{root} must hold train/ and val/ (or test/) folders with one sub-folder per class"

@@ -67,6 +67,10 @@ def resolve_weights(source: str | os.PathLike) -> Path:
                 "pass one of its checkpoints"
             )
         return weights
+    if not path.exists() and (os.sep in str(source) or "/" in str(source)):
+        raise WeightsError(
+            f"{path}: no such file or directory; pass a run directory or a weights file"
+        )
     if not path.exists():
         close = hub.close_names(str(source))
         hint = f"did you mean {' or '.join(close)}? " if close else ""
