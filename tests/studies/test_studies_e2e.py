@@ -125,7 +125,7 @@ def test_a_study_whose_nets_fail_at_start_leaves_no_folder(tmp_path):
         data="cifar10", root=str(tmp_path / "none"), depths=[20, 32], seeds=[0], iterations=2,
         workers=1, out_dir=str(tmp_path / "out"), name="deg",
     )  # fmt: skip
-    with pytest.raises(ReslabError, match="not found in"):
+    with pytest.raises(ReslabError, match="does not exist"):
         run_degradation(cfg)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []
 
