@@ -257,7 +257,10 @@ class ImageFolder(torch.utils.data.Dataset):
         worker loads it, and after a resume (the caller's RNG state is left as it was)."""
         if isinstance(index, tuple):
             index, seed = index
-            with torch.random.fork_rng(devices=[]):
+            if torch.utils.data.get_worker_info() is not None:  # a worker's RNG is its own
+                torch.manual_seed(seed)
+                return self[index]
+            with torch.random.fork_rng(devices=[]):  # the training process's RNG is kept
                 torch.manual_seed(seed)
                 return self[index]
         # "next" walks on past bad files; "skip" looks at this file only

@@ -153,10 +153,13 @@ def load_weights(
         )
     model.load_state_dict(state, strict=not skip_head)
     report.loaded = sorted(state)
-    published = not isinstance(source, Mapping) and _is_published(source)
-    for note in report.notes:
-        # harmless and known for published files (reported in report.notes); others once
-        if not published and note not in _SAID:
+    # harmless and known for published files (kept in report.notes); others said once. The
+    # published-file lookup runs only when there is a note to say.
+    fresh = [n for n in report.notes if n not in _SAID]
+    if fresh and not isinstance(source, Mapping) and _is_published(source):
+        fresh = []
+    for note in fresh:
+        if note not in _SAID:
             _SAID.add(note)
             print(f"note: {note}", file=sys.stderr)
     return report
