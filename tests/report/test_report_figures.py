@@ -49,15 +49,77 @@ def test_error_vs_depth_is_two_panels(tmp_path, synthetic):
         _check_png(p)
 
 
-def test_gradient_norms_accepts_study_or_models(tmp_path, synthetic):
+def test_relative_gradients_accepts_study_or_models(tmp_path, synthetic):
     study = synthetic.gradients()
-    (one,) = figures.plot_gradient_norms(study, tmp_path / "g1.png")
-    _check_png(one)
+    out = figures.plot_relative_gradients(study, tmp_path / "g1.png")
+    # a panel per stage: at initialisation, after 1 and after 10 steps
+    assert [p.name for p in out] == ["g1.png", "g1-step1.png", "g1-step10.png"]
     study["models"][0]["trained"] = [x * 2 for x in study["models"][0]["init"]]
-    out = figures.plot_gradient_norms(study["models"], tmp_path / "g2.png")
-    assert [p.name for p in out] == ["g2.png", "g2-trained.png"]  # a panel for trained norms
+    out = figures.plot_relative_gradients(study["models"], tmp_path / "g2.png")
+    assert [p.name for p in out][-1] == "g2-trained.png"  # and one for the trained nets
     for p in out:
         _check_png(p)
+
+
+PAGE_WIDTH = 1000
+CONTENT_PX = 928
+"""The report's column at a 1000 px window: 60rem less 2 x 1rem of padding (report.render)."""
+PANEL_PX = (CONTENT_PX - 8) / 2
+"""One of two panels side by side (.panels: flex 1 1 22rem, gap .5rem)."""
+
+
+def _smallest_text_px(draw, tmp_path, shown_px) -> float:
+    """The smallest text drawn by ``draw`` in CSS pixels, once the PNG is shown
+    ``shown_px(natural width)`` wide."""
+    import matplotlib.text
+
+    sizes: list[list[float]] = []
+    real = figures._save
+
+    def spy(fig, path):
+        sizes.append(
+            [
+                t.get_fontsize()
+                for t in fig.findobj(matplotlib.text.Text)
+                if t.get_visible() and t.get_text().strip()
+            ]
+        )
+        return real(fig, path)
+
+    figures._save = spy
+    try:
+        paths = draw(tmp_path)
+    finally:
+        figures._save = real
+    smallest = []
+    for path, points in zip(paths, sizes):
+        with Image.open(path) as image:
+            natural = image.size[0]
+        scale = min(1.0, shown_px(natural) / natural)
+        smallest.append(min(points) * figures.DPI / 72 * scale)
+    return min(smallest)
+
+
+def test_figure_text_is_readable_at_1000px(tmp_path, synthetic):
+    """At a 1000 px window no figure's text is below 10 px (the gradient panels' legends were
+    about 7 px: 8 pt at 110 dpi on an 836 px image shown 460 px wide)."""
+    degradation, responses = synthetic.degradation(), synthetic.responses()
+    panels = {
+        "gradients": lambda d: figures.plot_relative_gradients(synthetic.gradients(), d / "g.png"),
+        "error vs depth": lambda d: figures.plot_error_vs_depth(
+            degradation["summary"], d / "e.png"
+        ),
+        "responses": lambda d: figures.plot_layer_responses(responses, d / "r.png"),
+    }
+    for name, draw in panels.items():
+        px = _smallest_text_px(draw, tmp_path, lambda natural: PANEL_PX)
+        assert px >= 10, (name, px)
+    curves = _smallest_text_px(
+        lambda d: [figures.plot_training_curves(degradation["runs"], d / "c.png")],
+        tmp_path,
+        lambda natural: min(natural, CONTENT_PX),
+    )
+    assert curves >= 10
 
 
 def test_layer_responses(tmp_path, synthetic):

@@ -39,14 +39,37 @@ def test_degradation_writes_complete_results(degradation_dir):
     assert [r["model"] for r in res["runs"]] == ["plain20", "resnet20", "plain32", "resnet32"]
     for run in res["runs"]:
         assert run["iterations"] == 12
-        assert len(run["history"]) >= 3
-        assert 0 <= run["final"]["test_error"] <= 100
-        assert run["params"] > 0 and run["flops"] > 0
+        assert [h["step"] for h in run["history"]] == [4, 8, 12]
+        # the final numbers are those of the last evaluation, not of another model
+        assert run["final"]["test_error"] == run["history"][-1]["test_error"]
+        assert run["final"]["train_error"] == run["history"][-1]["train_error"]
     assert res["dataset"]["test"] == 360 and res["dataset"]["image_shape"] == [1, 8, 8]
     assert {"degradation_observed", "residual_avoids_degradation"} <= set(res["verdict"])
-    # resnet20 and plain20 with option A have the same parameters (no projections)
     by = {r["model"]: r for r in res["summary"]}
-    assert by["plain20"]["params"] == by["resnet20"]["params"]
+    # the CIFAR 6n+2 nets on 1x8x8 digits, counted by hand (option A shortcuts have no
+    # parameters and no multiply-adds, so plain and residual twins agree)
+    for name in ("plain20", "resnet20"):
+        assert (by[name]["params"], by[name]["flops"]) == _cifar_cost(n=3, size=8)
+    assert (by["resnet32"]["params"], by["resnet32"]["flops"]) == _cifar_cost(n=5, size=8)
+
+
+def _cifar_cost(n: int, size: int, channels: int = 1, classes: int = 10) -> tuple[int, int]:
+    """Parameters and forward FLOPs (2 per multiply-add) of the paper's CIFAR net of depth
+    6n+2 on a channels x size x size input: a 3x3 stem to 16 maps, three stages of n basic
+    blocks at 16, 32, 64 maps (halving the size at stages 2 and 3), a BN after every conv,
+    global pooling and a fully connected layer."""
+    params = 9 * channels * 16 + 2 * 16  # stem conv and its BN
+    flops = 2 * 9 * channels * 16 * size * size
+    width, area = 16, size * size
+    for stage_width in (16, 32, 64):
+        if stage_width != width:
+            area //= 4
+        for conv in range(2 * n):
+            c_in = width if conv == 0 else stage_width
+            params += 9 * c_in * stage_width + 2 * stage_width
+            flops += 2 * 9 * c_in * stage_width * area
+        width = stage_width
+    return params + 64 * classes + classes, flops + 2 * 64 * classes
 
 
 def test_degradation_rerun_reuses_finished_nets(degradation_dir):
@@ -74,27 +97,38 @@ def test_responses_from_degradation_run(degradation_dir, tmp_path):
     by = {m["model"]: m for m in res["models"]}
     assert set(by) == {"plain20", "resnet20", "plain32", "resnet32"}
     assert len(by["resnet20"]["layer_std"]) == 1 + 2 * 9  # stem + two 3x3 layers per block
-    assert all(s > 0 for s in by["plain32"]["layer_std"])
+    assert len(by["plain32"]["layer_std"]) == 1 + 2 * 15
+    # the mean |gamma| stored is that of the net's own BN layers, read back from its weights
+    from safetensors.torch import load_file
+
+    weights = load_file(degradation_dir / "runs" / "resnet20_s0" / "final.safetensors")
+    gammas = [v.abs().mean() for k, v in weights.items() if "bn" in k and k.endswith(".weight")]
+    assert by["resnet20"]["bn_gamma"] == pytest.approx(float(sum(gammas) / len(gammas)))
 
 
-def test_gradients_show_deep_plain_nets_explode_at_init(degradation_dir, tmp_path):
+def test_gradients_at_init_after_steps_and_trained(degradation_dir, tmp_path):
     out = run_gradients(
         GradientsConfig(
             data="digits",
             depths=[20, 56],
             probe_batches=1,
+            steps=[1, 2],
             trained_from=str(degradation_dir),
             out_dir=str(tmp_path),
         )
     )
     res = json.loads((out / "results.json").read_text())
+    assert res["metric"] == "relative_gradient" and res["steps"] == [1, 2]
     by = {m["model"]: m for m in res["models"]}
-    # BN plain nets' gradients grow towards the input with depth; shortcuts keep them even.
-    assert by["plain56"]["init"][0] > 10 * by["resnet56"]["init"][0]
-    assert by["plain56"]["first_over_last"] > by["plain20"]["first_over_last"]
+    # at initialisation the deep plain BN net's stem learns far faster than its last conv
+    # (the claim itself, over depths and seeds: tests/studies/test_gradients.py)
+    assert by["plain56"]["first_over_last"] > 50 * by["resnet56"]["first_over_last"]
+    # one SGD step at lr 0.1 collapses that spread
+    assert by["plain56"]["first_over_last_steps"]["1"] < by["plain56"]["first_over_last"] / 100
+    assert set(by["plain56"]["steps"]) == {"1", "2"}
     assert by["plain20"]["trained"] is not None  # it was in the degradation run
     assert by["plain56"]["trained"] is None  # it was not
-    assert len(by["resnet20"]["layers"]) == 20  # 19 convs + fc on the main path
+    assert len(by["resnet20"]["layers"]) == len(by["resnet20"]["init"]) == 19  # the convs only
 
 
 def test_table6_without_cifar_says_so(tmp_path, monkeypatch):
@@ -157,7 +191,7 @@ def test_responses_reads_the_test_set_from_root(degradation_dir, tmp_path, monke
     )
     assert seen == ["/data/here"]
     res = json.loads((tmp_path / "responses" / "results.json").read_text())
-    assert all(m["iterations"] == 12 and 0 < m["bn_gamma"] < 2 for m in res["models"])
+    assert all(m["iterations"] == 12 for m in res["models"])
 
 
 def test_table6_refuses_a_net_without_a_recipe():

@@ -3,8 +3,16 @@
 import pytest
 
 from reslab.studies.common import mean_std
-from reslab.studies.degradation import verdict
-from reslab.studies.verdict import CANNOT_JUDGE, NOT_OBSERVED, OBSERVED, Rule, judge
+from reslab.studies.degradation import plateau, verdict
+from reslab.studies.verdict import (
+    CANNOT_JUDGE,
+    NOT_OBSERVED,
+    OBSERVED,
+    Rule,
+    judge,
+    t_quantile,
+    welch_df,
+)
 
 
 def _row(model, kind, depth, train_errs):
@@ -118,13 +126,61 @@ def test_one_seed_cannot_be_judged():
 
 
 def test_the_rule_applied_is_the_rule_stored():
-    rule = Rule(margin=2.5, z=3.0)
-    v = verdict(_study([0.1, 0.2], [3.0, 3.1], [0.0, 0.0], [0.0, 0.0]), rule)
-    assert v["rule"]["margin"] == 2.5 and v["rule"]["z"] == 3.0
-    assert v["claims"]["degradation"]["rule"]["margin"] == 2.5
-    assert _status(v, "degradation") == OBSERVED  # 2.9-point gap, tiny spread, > 2.5
-    v = verdict(_study([0.1, 0.2], [3.0, 3.1], [0.0, 0.0], [0.0, 0.0]), Rule(margin=4.0))
-    assert _status(v, "degradation") == NOT_OBSERVED
+    study = _study([0.1, 0.2], [3.0, 3.1], [0.0, 0.0], [0.0, 0.0])
+    rule = Rule(margin=2.0, confidence=0.99)
+    v = verdict(study, rule)
+    assert v["rule"]["margin"] == 2.0 and v["rule"]["confidence"] == 0.99
+    assert v["rule"]["interval"] == "welch_t"
+    assert v["claims"]["degradation"]["rule"]["margin"] == 2.0
+    # a 2.9-point gap, se 0.071, df 2: the 99% band (t 9.92) is 2.20 to 3.60, above 2
+    assert _status(v, "degradation") == OBSERVED
+    assert v["claims"]["degradation"]["t"] == pytest.approx(9.925, abs=1e-3)
+    # at 99.9% (t 31.6) the band reaches below 2 points: the confidence is applied
+    assert _status(verdict(study, Rule(margin=2.0, confidence=0.999)), "degradation") == (
+        CANNOT_JUDGE
+    )
+    assert _status(verdict(study, Rule(margin=4.0)), "degradation") == NOT_OBSERVED
+
+
+@pytest.mark.parametrize(
+    "p,df,table",
+    # Student's t, from a printed table (e.g. NIST/SEMATECH e-Handbook, Table 1.3.6.7.2)
+    [(0.975, 1, 12.706), (0.975, 2, 4.303), (0.975, 3, 3.182), (0.975, 4, 2.776),
+     (0.975, 5, 2.571), (0.975, 10, 2.228), (0.975, 30, 2.042), (0.95, 2, 2.920),
+     (0.995, 4, 4.604)],
+)  # fmt: skip
+def test_t_quantile_matches_the_table(p, df, table):
+    assert t_quantile(p, df) == pytest.approx(table, abs=5e-4)
+    assert t_quantile(1 - p, df) == pytest.approx(-table, abs=5e-4)
+
+
+def test_welch_degrees_of_freedom():
+    # equal variances and sizes: the pooled test's n1 + n2 - 2
+    assert welch_df(4.0, 3, 4.0, 3) == pytest.approx(4.0)
+    # one net without spread: its twin's n - 1 (the band is that net's t-interval)
+    assert welch_df(0.0, 3, 9.0, 3) == pytest.approx(2.0)
+    # Welch's textbook case: s1^2/n1 = 1, s2^2/n2 = 4, n = 5 and 10 -> 25 / (1/4 + 16/9)
+    assert welch_df(5.0, 5, 40.0, 10) == pytest.approx(25 / (0.25 + 16 / 9))
+    # never below the smaller sample's n - 1, never above n1 + n2 - 2
+    for a, b in ((1.0, 100.0), (3.0, 0.2), (7.0, 7.5)):
+        assert 2.0 - 1e-9 <= welch_df(a, 3, b, 5) <= 6.0 + 1e-9
+
+
+def test_a_gap_that_two_standard_errors_would_pass_cannot_be_judged_with_three_seeds():
+    # plain-56 ends at 5 +- 3% over three seeds, plain-20 at 0.1 +- 0.1%: the gap is 4.9 points
+    # with a standard error of 1.73. A fixed z = 2 band (1.43 to 8.37) lies above the 1-point
+    # margin; Welch's 95% band (df 2.0, t 4.30: -2.56 to 12.36) does not.
+    shallow = {"mean": 0.1, "std": 0.1, "n": 3}
+    deep = {"mean": 5.0, "std": 3.0, "n": 3}
+    out = judge("worse", shallow, deep)
+    assert out["gap_se"] == pytest.approx(1.7330, abs=1e-4)
+    assert out["gap"] - 2.0 * out["gap_se"] > 1.0  # what z = 2 would have called observed
+    assert out["df"] == pytest.approx(2.0, abs=0.01) and out["t"] == pytest.approx(4.30, abs=0.01)
+    assert out["status"] == CANNOT_JUDGE and out["reason"] == "spread"
+    assert out["low"] == pytest.approx(4.9 - out["t"] * out["gap_se"])
+    # the same spread over five seeds a net (df 4.0, t 2.78): the band clears the margin
+    more = judge("worse", {**shallow, "n": 5}, {**deep, "n": 5})
+    assert more["df"] == pytest.approx(4.0, abs=0.01) and more["status"] == OBSERVED
 
 
 def test_a_shortened_run_cannot_be_judged_even_if_the_shallow_nets_fit():
@@ -132,3 +188,36 @@ def test_a_shortened_run_cannot_be_judged_even_if_the_shallow_nets_fit():
     v = verdict(_study([28.0, 28.3], [85.0, 88.0], [3.5, 4.4], [76.0, 87.0]), short_run=True)
     assert {c["status"] for c in v["claims"].values()} == {CANNOT_JUDGE}
     assert v["claims"]["residual_no_worse"]["reason"] == "short_run"
+
+
+def _run(model, kind, depth, seed, curve):
+    """A run whose training error is ``curve`` at steps 100, 200, ... (the last is final)."""
+    history = [{"step": 100 * (i + 1), "train_error": e} for i, e in enumerate(curve)]
+    return {"model": model, "kind": kind, "depth": depth, "seed": seed,
+            "iterations": 100 * len(curve), "history": history,
+            "final": {"train_error": curve[-1]}}  # fmt: skip
+
+
+def test_the_plateau_rule_reads_the_seed_mean_over_the_final_quarter():
+    flat = [80, 20, 5, 2, 1.0, 0.9, 0.8, 0.8]  # steps 600-800 are the final quarter
+    runs = [
+        _run("plain20", "plain", 20, 0, flat),
+        _run("plain20", "plain", 20, 1, [*flat[:-2], 1.2, 0.4]),  # mean 0.85, 1.0, 0.6
+        _run("plain56", "plain", 56, 0, [90, 80, 70, 65, 60, 59, 60, 59]),
+        _run("plain56", "plain", 56, 1, [90, 85, 75, 70, 66, 64, 61, 58]),  # mean 61.5 -> 58.5
+        _run("resnet56", "residual", 56, 0, flat),
+        _run("resnet56", "residual", 56, 1, flat),
+    ]
+    out = plateau(runs)
+    assert out["nets"]["plain20"]["change"] == pytest.approx(0.4)
+    assert out["nets"]["plain56"]["change"] == pytest.approx(3.0)  # not flat: > 1 point
+    assert out["nets"]["plain56"]["evaluations"] == 3
+    assert not out["flat"] and out["converged"] and not out["held"]
+    # the deep plain net need not converge; a residual net must, in every seed
+    assert not out["nets"]["plain56"]["must_converge"]
+    assert out["nets"]["resnet56"]["must_converge"] and out["nets"]["plain20"]["must_converge"]
+    runs[-1] = _run("resnet56", "residual", 56, 1, [*flat[:-3], 36.0, 36.0, 36.0])
+    out = plateau(runs)
+    assert not out["converged"] and out["nets"]["resnet56"]["worst_final"] == 36.0
+    # flat at the end (it stopped at 36%), yet not trained: the second part of the rule
+    assert out["nets"]["resnet56"]["change"] < 1.0

@@ -33,20 +33,26 @@ def build_report(
     """Render every study under ``run_dir`` (its results.json and its subfolders') as a report.
 
     Writes report.html and report.md (report.zh.html / report.zh.md for Chinese) and
-    figures/*.png into ``out_dir`` (default ``run_dir``). Raises ReslabError if ``run_dir``
-    holds no results.
+    figures/*.png (figures/zh/*.png for Chinese, so that one language's report never redraws
+    the other's figures) into ``out_dir`` (default ``run_dir``). Raises ReslabError if
+    ``run_dir`` holds no results.
     """
     t = Wording(lang)
     run_dir = Path(run_dir)
     out = Path(out_dir) if out_dir is not None else run_dir
     studies = load_studies(run_dir)
 
-    doc = compose(studies, t, fig_dir=out / "figures", run_dir=run_dir)
+    doc = compose(studies, t, fig_dir=figure_dir(out, lang), run_dir=run_dir)
     stem = "report" if lang == "en" else f"report.{lang}"
     paths = ReportPaths(html=out / f"{stem}.html", markdown=out / f"{stem}.md", figures=doc.figures)
     _write_text(paths.html, to_html(doc, t))
     _write_text(paths.markdown, to_markdown(doc, t, paths.markdown))
     return paths
+
+
+def figure_dir(out_dir: str | Path, lang: str) -> Path:
+    """Where a report in ``lang`` draws its figures: its labels are in that language."""
+    return Path(out_dir) / "figures" if lang == "en" else Path(out_dir) / "figures" / lang
 
 
 def _write_text(path: Path, text: str) -> None:

@@ -25,6 +25,19 @@ from reslab.report.wording import FIGURE_WORDS  # noqa: E402
 from reslab.utils.io import atomic_open  # noqa: E402
 
 DPI = 110
+PANEL_SIZE = (5.6, 4.2)
+"""Inches of a figure shown as one of two panels side by side (about 460 px wide on a 1000 px
+screen, so a 616 px image is shown at 0.75 of its size)."""
+STYLE = {
+    "font.size": 12,
+    "axes.titlesize": 12.5,
+    "axes.labelsize": 12,
+    "xtick.labelsize": 11,
+    "ytick.labelsize": 11,
+    "legend.fontsize": 10.5,
+}
+"""Text sizes (points) for every figure: at 110 dpi and the width the page shows a panel at,
+no text is smaller than about 11 px on a 1000 px screen (tests/report/test_report_figures.py)."""
 LINESTYLE = {"plain": "--", "residual": "-"}
 METRICS = ("train_error", "test_error")
 DEPTH_COLOUR: dict[int, str] = {
@@ -89,7 +102,7 @@ def plot_training_curves(
     ax.set_title(w["curves_train_title" if metric == "train_error" else "curves_test_title"])
     ax.grid(True, which="major", alpha=0.3)
     if shown:
-        ax.legend(fontsize=8, ncol=2)
+        ax.legend(ncol=2)
     return _save(fig, path)
 
 
@@ -106,7 +119,7 @@ def plot_error_vs_depth(
         ("final_train_error", w["final_train"], w["final_train_title"], "train"),
         ("final_test_error", w["final_test"], w["final_test_title"], "test"),
     ):
-        fig, ax = plt.subplots(figsize=(5.6, 4.2))
+        fig, ax = plt.subplots(figsize=PANEL_SIZE)
         for kind in ("plain", "residual"):
             rows = sorted(
                 (r for r in summary if r.get("kind") == kind and r.get("depth") is not None),
@@ -140,42 +153,49 @@ def plot_error_vs_depth(
         ax.set_ylim(bottom=0)
         ax.grid(True, alpha=0.3)
         if ax.has_data():
-            ax.legend(fontsize=9)
+            ax.legend()
         fig.tight_layout()
         out.append(_save(fig, _panel(path, suffix)))
     return out
 
 
-def plot_gradient_norms(grad_results: Any, path: str | Path, *, lang: str = "en") -> list[Path]:
-    """Per-layer gradient norm against layer index (log y), the last point being the fc
-    classifier; a second image (``NAME-trained.png``) if trained norms exist."""
+def plot_relative_gradients(grad_results: Any, path: str | Path, *, lang: str = "en") -> list[Path]:
+    """Each main-path conv layer's |grad W| / |W| against its position (log y), one image per
+    stage: at initialisation (``path``), after each count of first SGD steps
+    (``NAME-step{n}.png``) and after training (``NAME-trained.png``) where measured."""
     w = _words(lang)
     models = _models(grad_results)
-    stages = ["init"] + (["trained"] if any(m.get("trained") for m in models) else [])
+    steps = sorted({int(k) for m in models for k in (m.get("steps") or {})})
+    stages: list[tuple[str, str, str | None]] = [("init", w["grad_init_title"], None)]
+    stages += [("steps", w["grad_steps_title"].format(n=n), str(n)) for n in steps]
+    if any(m.get("trained") for m in models):
+        stages.append(("trained", w["grad_trained_title"], None))
     out = []
-    for stage in stages:
-        fig, ax = plt.subplots(figsize=(7.6, 4.4))
+    for stage, title, key in stages:
+        fig, ax = plt.subplots(figsize=PANEL_SIZE)
         for m in models:
-            norms = np.asarray([v if v is not None else np.nan for v in m.get(stage) or []], float)
-            if not norms.size:
+            values = m.get(stage) if key is None else (m.get("steps") or {}).get(key)
+            ratios = np.asarray([v if v is not None else np.nan for v in values or []], float)
+            if not ratios.size:
                 continue
             ax.plot(
-                np.arange(1, norms.size + 1),
-                np.where(norms > 0, norms, np.nan),
+                np.arange(1, ratios.size + 1),
+                np.where(ratios > 0, ratios, np.nan),
                 label=m.get("model", "?"),
                 color=depth_colour(m.get("depth")),
                 linestyle=LINESTYLE.get(m.get("kind"), "-"),
-                linewidth=1.4,
+                linewidth=1.6,
             )
         ax.set_yscale("log")
-        ax.set_xlabel(w["layer_index"])
-        ax.set_ylabel(w["grad_norm"])
-        ax.set_title(w["grad_init_title" if stage == "init" else "grad_trained_title"])
-        ax.grid(True, which="both", alpha=0.3)
+        ax.set_xlabel(w["conv_index"])
+        ax.set_ylabel(w["relative_gradient"])
+        ax.set_title(title)
+        ax.grid(True, which="major", alpha=0.3)
         if ax.has_data():
-            ax.legend(fontsize=8)
+            ax.legend(ncol=2)
         fig.tight_layout()
-        out.append(_save(fig, path if stage == "init" else _panel(path, "trained")))
+        suffix = {"init": None, "trained": "trained"}.get(stage, f"step{key}")
+        out.append(_save(fig, path if suffix is None else _panel(path, suffix)))
     return out
 
 
@@ -186,7 +206,7 @@ def plot_layer_responses(resp_results: Any, path: str | Path, *, lang: str = "en
     models = _models(resp_results)
     out = []
     for order in ("index", "sorted"):
-        fig, ax = plt.subplots(figsize=(5.6, 4.2))
+        fig, ax = plt.subplots(figsize=PANEL_SIZE)
         for m in models:
             std = np.asarray(m.get("layer_std") or [], float)
             if not std.size:
@@ -204,7 +224,7 @@ def plot_layer_responses(resp_results: Any, path: str | Path, *, lang: str = "en
         ax.set_title(w[f"resp_{order}_title"])
         ax.grid(True, alpha=0.3)
         if ax.has_data():
-            ax.legend(fontsize=8)
+            ax.legend()
         fig.tight_layout()
         out.append(_save(fig, _panel(path, order)))
     return out
@@ -245,7 +265,7 @@ def plot_confusion_matrix(
                 f"{v:.0f}",
                 ha="center",
                 va="center",
-                fontsize=8,
+                fontsize=10,
                 color="white" if v > threshold else "black",
             )
     fig.tight_layout()
@@ -336,6 +356,7 @@ def _panel(path: str | Path, suffix: str) -> Path:
 def _words(lang: str) -> dict[str, str]:
     """The figure words of ``lang``, with a font that can draw them; English if ``lang`` needs
     a font this machine lacks (Chinese: Noto Sans CJK, Debian's fonts-noto-cjk)."""
+    plt.rcParams.update(STYLE)
     if lang == "zh":
         font = _cjk_font()
         if font is None:

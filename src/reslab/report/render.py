@@ -22,6 +22,9 @@ from reslab.report.wording import Wording
 
 # Readable from a 380 px phone to a desktop: a capped column, tables and code that scroll
 # sideways inside their own box, images that shrink to fit. No external fonts or scripts.
+# Table headers wrap between words only (a word broken mid-way reads as two); a table too
+# wide for a phone scrolls sideways in its .table-wrap instead. Chinese has no spaces between
+# words, so its headers keep the normal line breaking between characters.
 CSS = """
 :root { --fg: #1d2127; --muted: #5a6270; --accent: #2457a6; --line: #d9dde3; --soft: #f4f6f8; }
 * { box-sizing: border-box; }
@@ -39,7 +42,10 @@ p, li { overflow-wrap: anywhere; }
 table { border-collapse: collapse; font-size: .9rem; }
 th, td { padding: .35rem .65rem; border-bottom: 1px solid var(--line); text-align: left;
   white-space: nowrap; vertical-align: top; }
-th { background: var(--soft); font-weight: 600; white-space: normal; min-width: 4.5rem; }
+th { background: var(--soft); font-weight: 600; white-space: normal; min-width: 4.5rem;
+  word-break: keep-all; overflow-wrap: normal; hyphens: manual; }
+:lang(zh) th { word-break: normal; }
+th .w { white-space: nowrap; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 figure { margin: 1.5rem 0; }
 img { display: block; max-width: 100%; height: auto; margin: 0 auto; }
@@ -58,7 +64,7 @@ summary { cursor: pointer; color: var(--accent); }
 @media (max-width: 480px) {
   .pm { display: block; font-size: .85em; color: var(--muted); }
   th, td { padding: .3rem .3rem; }
-  th { min-width: 0; overflow-wrap: anywhere; }
+  th { min-width: 0; }
   table { font-size: .8rem; }
   table.prose td, table.prose th { min-width: 0; }
   body { font-size: 15px; padding: 1rem .8rem 2rem; }
@@ -106,7 +112,7 @@ def _html_block(block: Block, t: Wording, counter: list[int]) -> str:
         return f"<ul>{items}</ul>"
     if isinstance(block, Table):
         head = "".join(
-            f'<th{_num(i, block)} scope="col">{_e(h)}</th>' for i, h in enumerate(block.header)
+            f'<th{_num(i, block)} scope="col">{_header(h)}</th>' for i, h in enumerate(block.header)
         )
         body = "".join(
             "<tr>"
@@ -181,6 +187,15 @@ def _md_block(block: Block, t: Wording, counter: list[int], base: Path) -> str:
 
 def _b64(path: Path) -> str:
     return base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def _header(text: str) -> str:
+    """A column header: a hyphenated word ("CIFAR-10", "ResNet-56") is kept on one line, since
+    a browser may break after its hyphen even where words are kept whole."""
+    return " ".join(
+        f'<span class="w">{_e(word)}</span>' if "-" in word else _e(word)
+        for word in text.split(" ")
+    )
 
 
 def _cell(text: str) -> str:

@@ -114,9 +114,16 @@ def _degradation(study: StudyResult, ctx: Context) -> StudySection:
     out.appendix.append(Table(cost_header, tuple(costs), numeric=frozenset(range(2, 6))))
     out.blocks.append(Paragraph(t("mean_std_explain"), style="note"))
     if paper:
-        note = t("paper_context_note", dataset=_dataset_name(data))
-        extra = (data.get("paper") or {}).get("note")
-        out.blocks.append(Paragraph(f"{note} {extra}" if extra else note, style="note"))
+        # the paper's claim itself opens the report, in the report's language (the English
+        # sentence the study stores under paper.note is not repeated here)
+        out.blocks.append(
+            Paragraph(t("paper_context_note", dataset=_dataset_name(data)), style="note")
+        )
+    truncated = _truncated(data)
+    if truncated:
+        out.blocks.append(
+            Paragraph(t("truncated_note", **truncated), lead=t("note_lead"), style="note")
+        )
     warmup = _warmup(data)
     if warmup:
         key, fields = warmup
@@ -155,6 +162,9 @@ def _degradation(study: StudyResult, ctx: Context) -> StudySection:
         table, lines, rule = _claims_table(data["verdict"], t)
         table = Table(table.header, table.rows, prose=True)
         out.verdicts += [table, Paragraph(rule, style="note")]
+        plateau = _plateau(data, t)
+        if plateau is not None:
+            out.verdicts.append(plateau)
         del lines  # the table says it; the findings list holds the other studies' sentences
         return out
     verdict = _verdict_sentences(data.get("verdict"), summary, t)
@@ -195,6 +205,11 @@ def _claims_table(verdict: Mapping[str, Any], t: Wording) -> tuple[Table, list[s
         else:
             threshold = t(THRESHOLD_KEY[c.get("direction", "worse")], margin=margin)
             measured = _gap_text(c, t)
+            vs_plain = c
+        if vs_plain.get("judged_on") == "curve" and vs_plain.get("step") is not None:
+            measured += t(
+                "curve_weakest", k=len(vs_plain.get("steps") or []), step=vs_plain["step"]
+            )
         claim = t(f"claim_{key}", **names)
         status = t(f"status_{c.get('status', 'cannot be judged')}")
         reason = _reason(c, rule, t)
@@ -205,13 +220,16 @@ def _claims_table(verdict: Mapping[str, Any], t: Wording) -> tuple[Table, list[s
             else t("verdict_line", claim=claim, status=status)
         )
     header = (t("col_claim"), t("col_measured_gap"), t("col_threshold"), t("col_verdict"))
-    text = t(
-        "verdict_rule",
-        z=f"{fmt.stat(rule.get('z'))[0] or 2:g}",
-        margin=margin,
-        min_seeds=rule.get("min_seeds", 2),
-        converged=f"{fmt.stat(rule.get('converged_below'))[0] or 10:g}",
-    )
+    common = {
+        "margin": margin,
+        "min_seeds": rule.get("min_seeds", 2),
+        "converged": f"{fmt.stat(rule.get('converged_below'))[0] or 10:g}",
+    }
+    if rule.get("interval") == "welch_t":
+        confidence = f"{100 * (fmt.stat(rule.get('confidence'))[0] or 0.95):g}"
+        text = t("verdict_rule", confidence=confidence, **common)
+    else:  # results stored by reslab <= 0.1: a fixed number of standard errors
+        text = t("verdict_rule_z", z=f"{fmt.stat(rule.get('z'))[0] or 2:g}", **common)
     return Table(header, tuple(rows)), lines, text
 
 
@@ -221,13 +239,17 @@ def _gap_text(c: Mapping[str, Any], t: Wording) -> str:
         return fmt.MISSING
     if se is None:
         return t("gap_only", gap=fmt.gap(gap))
-    return t(
-        "gap_band",
-        gap=fmt.gap(gap),
-        se=f"{se:.2f}",
-        low=fmt.gap(c.get("low")),
-        high=fmt.gap(c.get("high")),
-    )
+    band = {
+        "gap": fmt.gap(gap),
+        "se": f"{se:.2f}",
+        "low": fmt.gap(c.get("low")),
+        "high": fmt.gap(c.get("high")),
+    }
+    df = fmt.stat(c.get("df"))[0]
+    if df is None:  # results stored by reslab <= 0.1 (gap +- z standard errors)
+        return t("gap_band_z", **band)
+    confidence = fmt.stat((c.get("rule") or {}).get("confidence"))[0] or 0.95
+    return t("gap_band", df=f"{df:.1f}", confidence=f"{100 * confidence:g}", **band)
 
 
 def _reason(c: Mapping[str, Any], rule: Mapping[str, Any], t: Wording) -> str:
@@ -247,8 +269,9 @@ def _reason(c: Mapping[str, Any], rule: Mapping[str, Any], t: Wording) -> str:
 
 
 def _warmup(data: Mapping[str, Any]) -> tuple[str, dict[str, str]] | None:
-    """The warm-up the study's recipe gave every net, if any, as a wording key and its fields."""
-    recipe = (data.get("config") or {}).get("recipe") or {}
+    """The warm-up the study's nets had, if any, as a wording key and its fields."""
+    config = data.get("config") or {}
+    recipe, study = config.get("recipe") or {}, config.get("study") or {}
     schedule, iterations = (
         recipe.get("schedule") or {},
         (recipe.get("train") or {}).get("iterations"),
@@ -263,7 +286,59 @@ def _warmup(data: Mapping[str, Any]) -> tuple[str, dict[str, str]] | None:
             "share": f"{100 * n / iterations:.0f}",
             "lr": f"{(recipe.get('optim') or {}).get('lr', 0.1):g}",
         }
+    if study.get("data") == "cifar10" and any(int(d) >= 110 for d in study.get("depths") or []):
+        from reslab.studies.degradation import PAPER_WARMUP
+
+        return "warmup_paper_note", {
+            "lr": f"{PAPER_WARMUP['warmup_lr']:g}",
+            "until": f"{PAPER_WARMUP['warmup_until_train_error']:g}",
+        }
     return None
+
+
+def _truncated(data: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The fields of the note on a truncated CIFAR-10 study (its curves are running errors)."""
+    if data.get("train_curve") != "running":
+        return None
+    train = ((data.get("config") or {}).get("recipe") or {}).get("train") or {}
+    from reslab.studies.degradation import PAPER_CIFAR_ITERATIONS
+
+    return {
+        "n": train.get("iterations"),
+        "window": train.get("log_every"),
+        "paper": PAPER_CIFAR_ITERATIONS,
+    }
+
+
+def _plateau(data: Mapping[str, Any], t: Wording) -> Paragraph | None:
+    """Whether the study's schedule met its rule (reslab.studies.degradation.PLATEAU_RULE)."""
+    stored = data.get("plateau") or {}
+    nets = stored.get("nets") or {}
+    moves = {k: v["change"] for k, v in nets.items() if v.get("change") is not None}
+    finals = {
+        k: v["worst_final"]
+        for k, v in nets.items()
+        if v.get("must_converge") and v.get("worst_final") is not None
+    }
+    if not moves or not finals or stored.get("limit") is None:
+        return None
+    model = max(moves, key=lambda k: moves[k])
+    worst_model = max(finals, key=lambda k: finals[k])
+    fields = {
+        "limit": f"{stored['limit']:.1f}",
+        "converged": f"{fmt.stat(stored.get('converged_below'))[0] or 10:g}",
+        "change": f"{moves[model]:.2f}",
+        "model": model,
+        "worst": fmt.pct(finals[worst_model]),
+        "worst_model": worst_model,
+    }
+    if not stored.get("converged"):
+        key = "plateau_not_converged"
+    elif not stored.get("flat"):
+        key = "plateau_not_flat"
+    else:
+        key = "plateau_held"
+    return Paragraph(t(key, **fields), style="note")
 
 
 def _lr_drop_steps(data: Mapping[str, Any]) -> list[float]:
@@ -458,41 +533,49 @@ def _mean_response(model: Mapping[str, Any]) -> float | None:
 
 
 def _gradients(study: StudyResult, ctx: Context) -> StudySection:
-    t, out = ctx.t, StudySection()
-    models = sorted(study.data.get("models") or [], key=_kind_depth)
+    t, data, out = ctx.t, study.data, StudySection()
+    if data.get("metric") != "relative_gradient":
+        # results of reslab <= 0.1 compared the stem's raw gradient norm with the classifier's
+        out.blocks.append(Paragraph(t("grad_old_metric"), lead=t("note_lead"), style="note"))
+        return out
+    models = sorted(data.get("models") or [], key=_kind_depth)
+    steps = sorted({int(k) for m in models for k in (m.get("steps") or {})})
     trained = any(m.get("trained") for m in models)
-    out.blocks.append(Paragraph(t("grad_intro2")))
+    config = data.get("config") or {}
+    out.blocks.append(
+        Paragraph(
+            t(
+                "grad_intro3",
+                lr=f"{fmt.stat(data.get('lr'))[0] or 0.1:g}",
+                steps=", ".join(map(str, steps)) or fmt.MISSING,
+                batches=config.get("probe_batches", fmt.MISSING),
+            )
+        )
+    )
+    header = [t("col_model"), t("col_conv_layers"), t("col_ratio_init")]
+    header += [t("col_ratio_steps", n=n) for n in steps]
     if trained:
-        out.blocks.append(Paragraph(t("grad_trained_too")))
-    header = [
-        t("col_model"),
-        t("col_weighted_layers"),
-        t("col_first_conv_grad"),
-        t("col_fc_grad"),
-        t("col_first_over_fc"),
-    ]
-    if trained:
-        header.append(t("col_first_grad_trained"))
+        header.append(t("col_ratio_trained"))
     rows = []
     for m in models:
-        init = m.get("init") or []
+        ratio, seeds = _first_over_last(m), _ratios(m, _first_over_last(m))
         row = [
             str(m.get("model", fmt.MISSING)),
-            str(len(init)),
-            fmt.sig(init[0] if init else None),
-            fmt.sig(init[-1] if init else None),
-            fmt.sig(_first_over_last(m)),
+            str(len(m.get("init") or [])),
+            _ratio_text(ratio, seeds, t) if ratio else fmt.MISSING,
         ]
+        after = m.get("first_over_last_steps") or {}
+        row += [fmt.sig(after.get(str(n))) for n in steps]
         if trained:
-            row.append(fmt.sig((m.get("trained") or [None])[0]))
+            row.append(fmt.sig(m.get("first_over_last_trained")))
         rows.append(tuple(row))
     out.blocks.append(Table(tuple(header), tuple(rows), numeric=frozenset(range(1, len(header)))))
     if any(m.get("init") for m in models):
         out.blocks.append(
             ctx.figures(
-                f"{study.key}-gradient-norms",
-                t("fig_gradients2"),
-                lambda p: figures.plot_gradient_norms(models, p, lang=t.lang),
+                f"{study.key}-relative-gradients",
+                t("fig_relative_gradients"),
+                lambda p: figures.plot_relative_gradients(models, p, lang=t.lang),
             )
         )
 
@@ -502,14 +585,14 @@ def _gradients(study: StudyResult, ctx: Context) -> StudySection:
         if not p_ratio or not r_ratio:
             continue
         p_all, r_all = _ratios(plain, p_ratio), _ratios(residual, r_ratio)
-        # how far from even (ratio 1) each net's gradients are, in either direction: the plain
-        # net's least uneven initialisation against the residual net's most uneven one
+        # the plain net's closest-to-even initialisation is further from even (ratio 1) than
+        # the residual net's furthest one, by more than a factor of 2
         uneven = min(abs(math.log(x)) for x in p_all) > max(
             abs(math.log(x)) for x in r_all
         ) + math.log(2)
         out.findings.append(
             t(
-                "grad_uneven2" if uneven else "grad_not_uneven2",
+                "grad_uneven3" if uneven else "grad_not_uneven3",
                 depth=depth,
                 plain_ratio=_ratio_text(p_ratio, p_all, t),
                 res_ratio=_ratio_text(r_ratio, r_all, t),
@@ -519,6 +602,24 @@ def _gradients(study: StudyResult, ctx: Context) -> StudySection:
         if uneven and p_ratio > 1:
             exploding.append(f"{fmt.sig(p_ratio)} ({plain.get('model')})")
             even.append(f"{fmt.sig(r_ratio)} ({residual.get('model')})")
+    growth = _growth_per_layer(models)
+    if growth:
+        out.findings.append(t("grad_growth", **growth))
+    if steps:
+        first = steps[0]
+        after = [
+            (
+                m.get("model"),
+                _first_over_last(m),
+                (m.get("first_over_last_steps") or {}).get(str(first)),
+            )
+            for m in models
+            if m.get("kind") == "plain" and _first_over_last(m)
+        ]
+        after = [(n, a, b) for n, a, b in after if b]
+        if after:
+            chain = ", ".join(f"{n} {fmt.sig(a)} → {fmt.sig(b)}" for n, a, b in after)
+            out.findings.append(t("grad_after_steps", n=first, chain=chain))
     out.blocks += [Paragraph(f, style="verdict") for f in out.findings]
     if exploding:
         out.blocks.append(
@@ -526,16 +627,41 @@ def _gradients(study: StudyResult, ctx: Context) -> StudySection:
         )
         out.blocks.append(
             Paragraph(
-                t("gradients_measured", ratios=", ".join(exploding), res_ratios=", ".join(even)),
+                t("gradients_measured2", ratios=", ".join(exploding), res_ratios=", ".join(even)),
                 style="note",
             )
         )
     return out
 
 
-def _ratios(model: Mapping[str, Any], first: float) -> list[float]:
+def _growth_per_layer(models: Sequence[Mapping[str, Any]]) -> dict[str, str] | None:
+    """How much the first/last ratio at initialisation grows per added layer, from the
+    shallowest to the deepest net of each kind (geometric growth is a constant factor)."""
+    factors = {}
+    for kind in ("plain", "residual"):
+        nets = sorted(
+            (m for m in models if m.get("kind") == kind and _first_over_last(m)),
+            key=lambda m: m.get("depth") or 0,
+        )
+        if len(nets) < 2 or nets[0].get("depth") == nets[-1].get("depth"):
+            return None
+        a, b = nets[0], nets[-1]
+        layers = int(b["depth"]) - int(a["depth"])
+        factors[kind] = (_first_over_last(b) / _first_over_last(a)) ** (1 / layers)
+        factors[f"{kind}_chain"] = " → ".join(
+            f"{m.get('model')} {fmt.sig(_first_over_last(m))}" for m in nets
+        )
+    return {
+        "plain_chain": factors["plain_chain"],
+        "res_chain": factors["residual_chain"],
+        "plain_factor": f"{factors['plain']:.3f}",
+        "res_factor": f"{factors['residual']:.3f}",
+    }
+
+
+def _ratios(model: Mapping[str, Any], first: float | None) -> list[float]:
     stored = [fmt.stat(x)[0] for x in model.get("first_over_last_seeds") or []]
-    return [x for x in stored if x] or [first]
+    return [x for x in stored if x] or ([first] if first else [])
 
 
 def _ratio_text(value: float, values: list[float], t: Wording) -> str:
@@ -551,6 +677,7 @@ def _ratio_text(value: float, values: list[float], t: Wording) -> str:
 
 
 def _first_over_last(model: Mapping[str, Any]) -> float | None:
+    """The first conv's relative gradient over the last conv's, at initialisation."""
     stored = fmt.stat(model.get("first_over_last"))[0]
     if stored is not None:
         return stored

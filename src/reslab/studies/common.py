@@ -105,6 +105,32 @@ def eval_history(run_dir: Path) -> list[dict[str, Any]]:
     ]
 
 
+def running_history(run_dir: Path) -> list[dict[str, Any]]:
+    """A run's curve from its log lines: at each log step the running training error and loss
+    of the minibatches since the previous line (augmented images, the weights as they were
+    being trained: how the paper's curves are drawn), with the val/test errors of an
+    evaluation at the same step. Used where the whole training set is not evaluated."""
+    evals = {r["step"]: r for r in eval_history(run_dir)}
+    out = []
+    for r in read_metrics(run_dir):
+        if r.get("kind") != "train" or r.get("train_error") is None:
+            continue
+        e = evals.get(r.get("step"), {})
+        out.append(
+            {
+                "step": r.get("step"),
+                "epoch": r.get("epoch"),
+                "lr": r.get("lr"),
+                "train_loss": r.get("train_loss"),
+                "train_error": r.get("train_error"),
+                "val_error": e.get("val_error"),
+                "test_error": e.get("test_error"),
+                "running_train_error": r.get("train_error"),
+            }
+        )
+    return out
+
+
 def read_summary(run_dir: Path) -> dict[str, Any]:
     return json.loads((run_dir / "summary.json").read_text())
 

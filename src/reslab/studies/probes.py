@@ -1,4 +1,4 @@
-"""Looking inside nets: per-layer gradient norms and 3x3-layer responses (paper Fig. 7)."""
+"""Looking inside nets: per-layer relative gradients and 3x3-layer responses (paper Fig. 7)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ from reslab import data as rdata
 from reslab import models
 
 
-def main_path_layers(model: models.ResNet) -> list[tuple[str, nn.Module]]:
-    """Weighted layers on the main path, input side first (projection shortcuts excluded)."""
-    layers: list[tuple[str, nn.Module]] = []
-    for name, module in model.named_modules():
-        if isinstance(module, (nn.Conv2d, nn.Linear)) and ".downsample" not in name:
-            layers.append((name, module))
-    return layers
+def main_path_convs(model: models.ResNet) -> list[tuple[str, nn.Conv2d]]:
+    """Conv layers on the main path, input side first (projection shortcuts and the fully
+    connected classifier excluded: a gradient ratio compares like with like)."""
+    return [
+        (name, module)
+        for name, module in model.named_modules()
+        if isinstance(module, nn.Conv2d) and ".downsample" not in name
+    ]
 
 
 def probe_batches(
@@ -37,21 +38,59 @@ def probe_batches(
     return out
 
 
-def gradient_norms(
+def relative_gradients(
     model: models.ResNet, batches: list[tuple[torch.Tensor, torch.Tensor]]
 ) -> tuple[list[str], list[float]]:
-    """L2 norm of each main-path layer's weight gradient, averaged over ``batches``
-    (BN in training mode, as during training)."""
-    layers = main_path_layers(model)
+    """|grad W| / |W| of each main-path conv layer, averaged over ``batches`` (BN in training
+    mode, as during training).
+
+    A conv followed by batch norm computes the same function at any scale of its weights, so its
+    gradient is orthogonal to W and an SGD step only turns W, by lr * |grad W| / |W| radians:
+    the ratio is how fast the layer's function changes. It compares the stem's 144 weights with
+    the last conv's 36,864 (digits); the raw norm |grad W| grows with the layer's size and falls
+    with its weights' scale, so it does not.
+    """
+    layers = main_path_convs(model)
     totals = [0.0] * len(layers)
     model.train()
     for x, y in batches:
         model.zero_grad(set_to_none=True)
         F.cross_entropy(model(x), y).backward()
-        for i, (_, m) in enumerate(layers):
-            totals[i] += float(m.weight.grad.norm()) / len(batches)
+        with torch.no_grad():
+            for i, (_, m) in enumerate(layers):
+                totals[i] += float(m.weight.grad.norm() / m.weight.norm()) / len(batches)
     model.zero_grad(set_to_none=True)
     return [n for n, _ in layers], totals
+
+
+def relative_gradients_during_training(
+    model: models.ResNet,
+    probe: list[tuple[torch.Tensor, torch.Tensor]],
+    train: list[tuple[torch.Tensor, torch.Tensor]],
+    at_steps: list[int],
+    *,
+    lr: float = 0.1,
+    momentum: float = 0.9,
+    weight_decay: float = 1e-4,
+) -> dict[int, list[float]]:
+    """:func:`relative_gradients` on ``probe`` at initialisation (step 0) and after each
+    count in ``at_steps`` of plain SGD steps (the paper's optimizer at ``lr``, no warm-up),
+    step i training on ``train[i - 1]``. Trains ``model`` in place."""
+    last = max(at_steps, default=0)
+    if last > len(train):
+        raise ValueError(f"{last} steps need {last} training batches, got {len(train)}")
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay
+    )
+    out = {0: relative_gradients(model, probe)[1]}
+    for step, (x, y) in enumerate(train[:last], start=1):
+        model.train()
+        optimizer.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x), y).backward()
+        optimizer.step()
+        if step in at_steps:
+            out[step] = relative_gradients(model, probe)[1]
+    return out
 
 
 @torch.no_grad()
