@@ -106,6 +106,8 @@ def test_the_recipe_of_a_truncated_cifar_study_is_the_papers_first_iterations():
     assert recipe["schedule"]["warmup_iters"] == 0
     assert recipe["train"]["eval_train"] is False
     assert recipe["train"]["eval_every"] == 160 and recipe["train"]["log_every"] == 10
+    long = recipe_for(DegradationConfig(data="cifar10", iterations=600))
+    assert long["train"]["log_every"] == 10  # 1,280 images a point, however long the run
     assert recipe["data"]["batch_size"] == 128 and recipe["data"]["val_size"] == 5000
     # the whole schedule keeps the paper's drops and measures the whole training set
     full = recipe_for(DegradationConfig(data="cifar10"))
