@@ -120,6 +120,12 @@ def test_verdict_says_observed_when_degradation(built_demo):
     assert re.search(r"\(95% band \+5\.\d\d to \+6\.\d\d; Welch t, df 2\.0\)", row)
 
 
+def test_a_verdict_table_is_not_followed_by_nothing_to_conclude(tmp_path, synthetic):
+    synthetic.write(tmp_path, synthetic.degradation())
+    verdicts = _verdicts(build_report(tmp_path).markdown.read_text(encoding="utf-8"))
+    assert "| observed |" in verdicts and "nothing to conclude" not in verdicts
+
+
 def test_results_of_the_old_fixed_z_rule_still_render_with_their_rule(tmp_path, synthetic):
     results = synthetic.degradation()
     rule = {"margin": 1.5, "z": 2.0, "converged_below": 10.0, "min_seeds": 2}

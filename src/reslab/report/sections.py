@@ -67,7 +67,10 @@ def compose(studies: list[StudyResult], t: Wording, fig_dir: Path, run_dir: Path
     for section in sections:
         doc.blocks += section.verdicts
     findings = [f for s in sections for f in s.findings]
-    doc.blocks.append(BulletList(tuple(findings)) if findings else Paragraph(t("no_findings")))
+    if findings:
+        doc.blocks.append(BulletList(tuple(findings)))
+    elif not any(s.verdicts for s in sections):  # a verdict table already concludes
+        doc.blocks.append(Paragraph(t("no_findings")))
     doc.blocks.append(Paragraph(t("scope_note", dataset=dataset), style="note"))
     doc.blocks.append(Heading(t("h_results"), 2))
     for section in sections:
