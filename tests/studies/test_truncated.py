@@ -93,7 +93,7 @@ def test_a_truncated_study_judges_figure_6_on_the_second_half_of_its_curves():
     assert vs_plain["status"] == OBSERVED and vs_plain["judged_on"] == "curve"
     # the end-of-training claims cannot be judged from the first iterations
     for key in ("residual_no_worse", "residual_lower"):
-        assert claims[key]["status"] == CANNOT_JUDGE and claims[key]["reason"] == "short_run"
+        assert claims[key]["status"] == CANNOT_JUDGE and claims[key]["reason"] == "truncated"
     assert claims["shortcuts_fix"]["status"] == CANNOT_JUDGE
     # without curves, the same short run judges nothing
     plain = verdict(summarise(runs), short_run=True)["claims"]
@@ -145,7 +145,9 @@ def test_a_truncated_cifar_study_end_to_end(tmp_path):
     claims = results["verdict"]["claims"]
     assert claims["degradation"]["judged_on"] == "curve"
     assert claims["degradation"]["steps"] == [6, 8]
-    assert claims["residual_no_worse"]["reason"] == "short_run"
+    assert claims["residual_no_worse"]["reason"] == "truncated"
     html = build_report(study).html.read_text()
     assert "running error of the augmented minibatches" in html
     assert "weakest of 2 points on the curve" in html
+    assert "the numbers compared are not final training errors" in html
+    assert "it is about the end of training" in html

@@ -228,6 +228,8 @@ def _claims_table(verdict: Mapping[str, Any], t: Wording) -> tuple[Table, list[s
     if rule.get("interval") == "welch_t":
         confidence = f"{100 * (fmt.stat(rule.get('confidence'))[0] or 0.95):g}"
         text = t("verdict_rule", confidence=confidence, **common)
+        if any((c or {}).get("judged_on") == "curve" for c in claims.values()):
+            text += " " + t("verdict_rule_curve_lead")
     else:  # results stored by reslab <= 0.1: a fixed number of standard errors
         text = t("verdict_rule_z", z=f"{fmt.stat(rule.get('z'))[0] or 2:g}", **common)
     return Table(header, tuple(rows)), lines, text

@@ -510,6 +510,8 @@ def verdict(
         beats_plain = judge_curve(
             "lower", by_step[plain[-1]["model"]], by_step[residual[-1]["model"]], rule
         )
+        for end_of_training in (no_worse, lower):
+            end_of_training["reason"] = "truncated"
     fix = {"status": CANNOT_JUDGE, "reason": None}
     if degradation["status"] == OBSERVED:
         fix["status"] = both(no_worse, beats_plain)

@@ -111,6 +111,7 @@ def run_demo(cfg: DemoConfig) -> Path:
 _WHY = {
     "missing": "no result",
     "short_run": "runs shorter than the recipe",
+    "truncated": "the first iterations say nothing about the end of training",
     "not_converged": "the shallower net did not converge",
     "one_seed": "one seed gives no spread",
     "floor": "the shallower net is already near 0%",
