@@ -146,7 +146,12 @@ def test_a_truncated_cifar_study_end_to_end(tmp_path):
     assert claims["degradation"]["judged_on"] == "curve"
     assert claims["degradation"]["steps"] == [6, 8]
     assert claims["residual_no_worse"]["reason"] == "truncated"
-    html = build_report(study).html.read_text()
+    assert results["verdict"]["metric"] == "running_train_error"
+    paths = build_report(study)
+    html = paths.html.read_text()
+    # one test evaluation, at the end, is no curve: no test-error-during-training figure
+    assert not any("test-error" in p.name for p in paths.figures)
+    assert any("train-error" in p.name for p in paths.figures)
     assert "running error of the augmented minibatches" in html
     assert "weakest of 2 points on the curve" in html
     assert "the numbers compared are not final training errors" in html

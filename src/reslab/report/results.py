@@ -133,7 +133,13 @@ def _degradation(study: StudyResult, ctx: Context) -> StudySection:
     seeds_key = "seeds" if n_seeds > 1 else "one"
     drops = _lr_drop_steps(data)
     if any(r.get("history") for r in runs):
-        for metric in ("train_error", "test_error"):
+        # a curve needs two points: a truncated study measures the test error once, at the end
+        curves = [
+            m
+            for m in ("train_error", "test_error")
+            if any(sum(h.get(m) is not None for h in r.get("history") or []) > 1 for r in runs)
+        ]
+        for metric in curves:
             caption = (
                 t(f"fig_train_error_curves_{seeds_key}", n=n_seeds)
                 if metric == "train_error"

@@ -512,6 +512,7 @@ def verdict(
         )
         for end_of_training in (no_worse, lower):
             end_of_training["reason"] = "truncated"
+        metric = "running_train_error"
     fix = {"status": CANNOT_JUDGE, "reason": None}
     if degradation["status"] == OBSERVED:
         fix["status"] = both(no_worse, beats_plain)
