@@ -69,6 +69,9 @@ def as_typed(line: str) -> list[str]:
     words = [str(Path(w).parent / SHORTER[Path(w).name]) if Path(w).name in SHORTER else w
              for w in words]  # fmt: skip
     kind = words[1] if words[0] == "study" else words[0]
+    if kind == "degradation" and "cifar10" in words:  # its recipe holds out 5,000 images
+        # overrides right after the study's name (--depths takes every number after it)
+        words = [*words[:2], "data.val_size=20", "data.batch_size=16", *words[2:]]
     return [*words, *SCALE.get(kind, [])]
 
 
