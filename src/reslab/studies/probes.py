@@ -25,16 +25,29 @@ def main_path_convs(model: models.ResNet) -> list[tuple[str, nn.Conv2d]]:
 def probe_batches(
     splits: rdata.DataSplits, batch_size: int, count: int, seed: int = 0
 ) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """A few normalised, unaugmented training batches, the same for every net."""
+    """A few normalised, unaugmented training batches, the same for every net. More batches than
+    one pass holds come from further passes, each shuffled anew (as a training run's epochs)."""
     aug = rdata.BatchAugment(rdata.AugmentConfig(), splits.mean, splits.std)
-    loader = rdata.DeviceLoader(
-        splits.train, batch_size, augment=aug, train=False, shuffle=True, drop_last=True, seed=seed
-    )
-    out = []
-    for i, batch in enumerate(loader):
-        if i >= count:
+    out: list[tuple[torch.Tensor, torch.Tensor]] = []
+    epoch = 0
+    while len(out) < count:
+        loader = rdata.DeviceLoader(
+            splits.train,
+            batch_size,
+            augment=aug,
+            train=False,
+            shuffle=True,
+            drop_last=True,
+            seed=seed + 1_000_003 * epoch,
+        )
+        before = len(out)
+        for batch in loader:
+            if len(out) >= count:
+                break
+            out.append(batch)
+        if len(out) == before:  # not one full batch: nothing more to draw
             break
-        out.append(batch)
+        epoch += 1
     return out
 
 
