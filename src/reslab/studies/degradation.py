@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -374,13 +375,8 @@ def plateau(runs: list[dict[str, Any]], rule: Rule = RULE) -> dict[str, Any]:
         group = [r for r in runs if r["model"] == model]
         iterations = max(int(r["iterations"]) for r in group)
         start = (1 - PLATEAU_WINDOW) * iterations
-        by_step: dict[int, list[float]] = {}
-        for r in group:
-            for h in r["history"]:
-                if h.get("train_error") is not None and h["step"] >= start:
-                    by_step.setdefault(int(h["step"]), []).append(float(h["train_error"]))
-        # only the steps every seed was evaluated at, so each mean is over the same seeds
-        means = [sum(v) / len(v) for _, v in sorted(by_step.items()) if len(v) == len(group)]
+        by_step = _train_error_by_step(group, lambda step, start=start: step >= start)
+        means = [sum(v) / len(v) for v in by_step.values()]
         finals = [r["final"]["train_error"] for r in group if r["final"]["train_error"] is not None]
         nets[model] = {
             "change": max(means) - min(means) if len(means) >= 2 else None,
@@ -428,12 +424,21 @@ def _curve_stats(runs: list[dict[str, Any]], model: str) -> dict[int, dict[str, 
     CURVE_FROM of the run where every seed has a point."""
     group = [r for r in runs if r["model"] == model]
     iterations = max(int(r["iterations"]) for r in group)
+    by_step = _train_error_by_step(group, lambda step: step > CURVE_FROM * iterations)
+    return {s: mean_std(v) for s, v in by_step.items()}
+
+
+def _train_error_by_step(
+    group: list[dict[str, Any]], keep: Callable[[int], bool]
+) -> dict[int, list[float]]:
+    """One net's training errors over its seeds at each step ``keep`` accepts, in step order;
+    only the steps every seed has a point at, so each statistic is over the same seeds."""
     values: dict[int, list[float]] = {}
     for r in group:
         for h in r["history"]:
-            if h.get("train_error") is not None and h["step"] > CURVE_FROM * iterations:
+            if h.get("train_error") is not None and keep(int(h["step"])):
                 values.setdefault(int(h["step"]), []).append(float(h["train_error"]))
-    return {s: mean_std(v) for s, v in sorted(values.items()) if len(v) == len(group)}
+    return {s: v for s, v in sorted(values.items()) if len(v) == len(group)}
 
 
 def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
