@@ -383,3 +383,54 @@ def test_unreadable_results_is_a_clear_error(tmp_path):
 def test_unknown_language_is_refused(demo_dir):
     with pytest.raises(ReslabError, match="language"):
         build_report(demo_dir, lang="fr")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("lang", "train_col", "test_col", "final_col", "best_col"),
+    [
+        (
+            "en",
+            "Train error % at iteration 600 (running)",
+            "Test error % at iteration 600",
+            "Final train error %",
+            "at best validation",
+        ),
+        (
+            "zh",
+            "第 600 次迭代时的训练误差 %（滑动）",
+            "第 600 次迭代时的测试误差 %",
+            "最终训练误差 %",
+            "最佳验证点的测试误差",
+        ),
+    ],
+)
+def test_a_truncated_study_says_which_iteration_its_numbers_are_from(
+    tmp_path, synthetic, monkeypatch, lang, train_col, test_col, final_col, best_col
+):
+    """The first 600 of the paper's 64k iterations have no "final" error, and validation ran
+    once, at the end, so a test error "at best validation" would only repeat the last one.
+    The curve shades the second half, where its claims are judged."""
+    import matplotlib.pyplot as plt
+
+    results = synthetic.degradation()
+    results["train_curve"] = "running"
+    results["config"]["recipe"]["train"].update(iterations=600, log_every=10)
+    for run in results["runs"]:
+        run["iterations"] = 600
+    synthetic.write(tmp_path, results)
+    spans = []
+    real = plt.Axes.axvspan
+
+    def spy(self, start, end, *args, **kwargs):
+        spans.append((start, end))
+        return real(self, start, end, *args, **kwargs)
+
+    monkeypatch.setattr(plt.Axes, "axvspan", spy)
+    md = build_report(tmp_path, lang=lang).markdown.read_text(encoding="utf-8")
+    header = next(x for x in md.splitlines() if train_col in x)
+    assert test_col in header and final_col not in md and best_col not in md
+    assert header.count("|") == 5  # model, train, test, paper: no best-validation column
+    assert spans == [(300.0, 600)]
+    if lang == "en":  # a constant rate has no drops to mark
+        assert "Running training error of the augmented minibatches" in md
+        assert "learning-rate drops" not in md

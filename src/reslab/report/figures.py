@@ -60,10 +60,12 @@ def plot_training_curves(
     metric: Literal["train_error", "test_error"] = "train_error",
     lang: str = "en",
     lr_drops: Sequence[float] = (),
+    judged_after: float | None = None,
 ) -> Path:
     """Error (%) against iterations for each model: the mean over seeds, shaded ± std when there
     are several seeds. ``lr_drops``: the iterations where the learning rate falls (else read
-    from the logged rates)."""
+    from the logged rates). ``judged_after``: the iteration after which a truncated study
+    judges its claims; that part of the run is shaded grey."""
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {sorted(METRICS)}, got {metric!r}")
     w = _words(lang)
@@ -95,6 +97,10 @@ def plot_training_curves(
                 ax.plot(x, y, label=label if i == 0 else None, linewidth=1.2, **style)
                 shown.append(y)
     _mark_lr_drops(ax, runs, lr_drops)
+    if judged_after is not None:
+        end = max((int(r.get("iterations") or 0) for r in runs), default=0)
+        if end > judged_after:
+            ax.axvspan(judged_after, end, color="0.92", zorder=0, label=w["judged_span"])
     if shown:
         _error_axis(ax, np.concatenate(shown))
     ax.set_xlabel(w["iterations"])
@@ -107,18 +113,30 @@ def plot_training_curves(
 
 
 def plot_error_vs_depth(
-    summary: Sequence[Mapping[str, Any]], path: str | Path, *, lang: str = "en"
+    summary: Sequence[Mapping[str, Any]],
+    path: str | Path,
+    *,
+    lang: str = "en",
+    at: int | None = None,
 ) -> list[Path]:
     """Final training and test error against depth, one image each (``NAME-train.png``,
     ``NAME-test.png``): plain dashed with hollow markers, residual solid with filled ones,
-    each point in its depth's colour; error bars are the std over seeds."""
+    each point in its depth's colour; error bars are the std over seeds. ``at``: the runs
+    stopped at this iteration of a longer schedule, and the labels say so instead of "final"."""
     w = _words(lang)
     depths = sorted({int(row["depth"]) for row in summary if row.get("depth") is not None})
     out = []
-    for field, label, title, suffix in (
-        ("final_train_error", w["final_train"], w["final_train_title"], "train"),
-        ("final_test_error", w["final_test"], w["final_test_title"], "test"),
-    ):
+    if at is None:
+        panels = (
+            ("final_train_error", w["final_train"], w["final_train_title"], "train"),
+            ("final_test_error", w["final_test"], w["final_test_title"], "test"),
+        )
+    else:
+        panels = (
+            ("final_train_error", w["at_train"], w["at_train_title"].format(n=at), "train"),
+            ("final_test_error", w["at_test"], w["at_test_title"].format(n=at), "test"),
+        )
+    for field, label, title, suffix in panels:
         fig, ax = plt.subplots(figsize=PANEL_SIZE)
         for kind in ("plain", "residual"):
             rows = sorted(

@@ -71,14 +71,26 @@ def _degradation(study: StudyResult, ctx: Context) -> StudySection:
     paper = _paper_cifar_errors(data)
 
     n_seeds = len(seeds) or 1
-    out.blocks.append(Paragraph(t("deg_intro" if n_seeds > 1 else "deg_intro_one", n=n_seeds)))
-    header = (
-        t("col_model"),
-        t("col_final_train"),
-        t("col_final_test"),
-        t("col_best_test"),
-        t("col_paper_cifar"),
-    )
+    truncated = _truncated(data)
+    if truncated:
+        # the runs stopped early in the paper's schedule: no "final" error, and validation ran
+        # once (at the end), so a test error "at best validation" would repeat the last column
+        out.blocks.append(Paragraph(t("deg_intro_truncated", seeds=n_seeds, **truncated)))
+        header: tuple[str, ...] = (
+            t("col_model"),
+            t("col_train_at", n=truncated["n"]),
+            t("col_test_at", n=truncated["n"]),
+            t("col_paper_cifar"),
+        )
+    else:
+        out.blocks.append(Paragraph(t("deg_intro" if n_seeds > 1 else "deg_intro_one", n=n_seeds)))
+        header = (
+            t("col_model"),
+            t("col_final_train"),
+            t("col_final_test"),
+            t("col_best_test"),
+            t("col_paper_cifar"),
+        )
     rows, costs = [], []
     for r in sorted(summary, key=_kind_depth):
         n = fmt.stat(r.get("final_train_error"))[2]
@@ -87,7 +99,7 @@ def _degradation(study: StudyResult, ctx: Context) -> StudySection:
                 str(r.get("model", fmt.MISSING)),
                 fmt.mean_std(r.get("final_train_error")),
                 fmt.mean_std(r.get("final_test_error")),
-                fmt.mean_std(r.get("best_test_error")),
+                *(() if truncated else (fmt.mean_std(r.get("best_test_error")),)),
                 fmt.pct(paper.get(str(r.get("model")))),
             )
         )
@@ -101,7 +113,7 @@ def _degradation(study: StudyResult, ctx: Context) -> StudySection:
                 str(n) if n is not None else fmt.MISSING,
             )
         )
-    out.blocks.append(Table(header, tuple(rows), numeric=frozenset(range(1, 5))))
+    out.blocks.append(Table(header, tuple(rows), numeric=frozenset(range(1, len(header)))))
     cost_header = (
         t("col_model"),
         t("col_kind"),
@@ -119,7 +131,6 @@ def _degradation(study: StudyResult, ctx: Context) -> StudySection:
         out.blocks.append(
             Paragraph(t("paper_context_note", dataset=_dataset_name(data)), style="note")
         )
-    truncated = _truncated(data)
     if truncated:
         out.blocks.append(
             Paragraph(t("truncated_note", **truncated), lead=t("note_lead"), style="note")
@@ -145,21 +156,34 @@ def _degradation(study: StudyResult, ctx: Context) -> StudySection:
                 if metric == "train_error"
                 else t("fig_test_error_curves")
             )
+            judged_after = None
+            if truncated and metric == "train_error":
+                # its rate is constant: no drops to mark
+                judged_after = truncated["judged_after"]
+                caption = t(
+                    f"fig_running_curves_{seeds_key}", n=n_seeds, window=truncated["window"]
+                ) + t("fig_judged_span")
             out.blocks.append(
                 ctx.figure(
                     f"{study.key}-{metric.replace('_', '-')}",
                     caption,
-                    lambda p, m=metric: figures.plot_training_curves(
-                        runs, p, metric=m, lang=t.lang, lr_drops=drops
+                    lambda p, m=metric, j=judged_after: figures.plot_training_curves(
+                        runs, p, metric=m, lang=t.lang, lr_drops=drops, judged_after=j
                     ),
                 )
             )
     if summary:
+        at = int(truncated["n"]) if truncated else None
+        caption = (
+            t(f"fig_error_vs_depth_at_{seeds_key}", n=n_seeds, it=at, window=truncated["window"])
+            if truncated
+            else t(f"fig_error_vs_depth_{seeds_key}", n=n_seeds)
+        )
         out.blocks.append(
             ctx.figures(
                 f"{study.key}-error-vs-depth",
-                t(f"fig_error_vs_depth_{seeds_key}", n=n_seeds),
-                lambda p: figures.plot_error_vs_depth(summary, p, lang=t.lang),
+                caption,
+                lambda p: figures.plot_error_vs_depth(summary, p, lang=t.lang, at=at),
             )
         )
 
@@ -309,12 +333,15 @@ def _truncated(data: Mapping[str, Any]) -> dict[str, Any] | None:
     if data.get("train_curve") != "running":
         return None
     train = ((data.get("config") or {}).get("recipe") or {}).get("train") or {}
-    from reslab.studies.degradation import PAPER_CIFAR_ITERATIONS
 
+    from reslab.studies.degradation import CURVE_FROM, PAPER_CIFAR_ITERATIONS
+
+    n = int(train.get("iterations") or 0)
     return {
-        "n": train.get("iterations"),
+        "n": n,
         "window": train.get("log_every"),
         "paper": PAPER_CIFAR_ITERATIONS,
+        "judged_after": CURVE_FROM * n,
     }
 
 
@@ -486,7 +513,7 @@ def _responses(study: StudyResult, ctx: Context) -> StudySection:
         t("col_max_std"),
         t("col_min_std"),
     )
-    out.blocks.append(Table(header, tuple(rows), numeric=frozenset(range(1, 5))))
+    out.blocks.append(Table(header, tuple(rows), numeric=frozenset(range(1, len(header)))))
     out.blocks.append(Paragraph(t("figure7_claim"), lead=t("paper_claim_lead"), style="claim"))
     if any(m.get("layer_std") for m in models):
         out.blocks.append(

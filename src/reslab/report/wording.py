@@ -103,6 +103,15 @@ EN: Final[dict[str, str]] = {
     "col_final_train": "Final train error %",
     "col_final_test": "Final test error %",
     "col_best_test": "Test error % at best validation",
+    "col_train_at": "Train error % at iteration {n} (running)",
+    "col_test_at": "Test error % at iteration {n}",
+    "deg_intro_truncated": (
+        "Plain and residual nets of each depth were trained with one recipe: the first {n} "
+        "iterations of the paper's {paper:,}. The table gives the error after iteration {n}, "
+        "the mean over {seeds} seeds (the training error is the running error of the "
+        "minibatches of the last {window} iterations), next to the paper's CIFAR-10 test error "
+        "for the residual nets at the end of its schedule."
+    ),
     "col_seeds": "Seeds",
     "col_paper_cifar": "Paper test error % (CIFAR-10)",
     "paper_context_note": (
@@ -210,6 +219,11 @@ EN: Final[dict[str, str]] = {
     "fig_train_error_curves_seeds": "Training error during training (the shape of the paper's Fig. 6). Plain nets dashed, residual nets solid, one colour per depth; dotted verticals mark the learning-rate drops; the line is the mean over {n} seeds and the shading ± one standard deviation.",
     "fig_train_error_curves_one": "Training error during training (the shape of the paper's Fig. 6). Plain nets dashed, residual nets solid, one colour per depth; dotted verticals mark the learning-rate drops. One seed per net.",
     "fig_error_vs_depth_seeds": "Final training (left) and test (right) error against depth; plain dashed with hollow markers, residual solid, each depth in its colour; error bars are one standard deviation over {n} seeds.",
+    "fig_error_vs_depth_at_seeds": "Training (left: the running error of the last {window} iterations) and test (right) error at iteration {it} against depth; plain dashed with hollow markers, residual solid, each depth in its colour; error bars are one standard deviation over {n} seeds.",
+    "fig_error_vs_depth_at_one": "Training (left: the running error of the last {window} iterations) and test (right) error at iteration {it} against depth; plain dashed with hollow markers, residual solid, each depth in its colour. One seed per net.",
+    "fig_running_curves_seeds": "Running training error of the augmented minibatches over each {window}-iteration window (the shape of the paper's Fig. 6). Plain nets dashed, residual nets solid, one colour per depth; the line is the mean over {n} seeds and the shading ± one standard deviation.",
+    "fig_running_curves_one": "Running training error of the augmented minibatches over each {window}-iteration window (the shape of the paper's Fig. 6). Plain nets dashed, residual nets solid, one colour per depth. One seed per net.",
+    "fig_judged_span": " The grey band is the second half of the run, where the claims about the whole of training are judged.",
     "fig_error_vs_depth_one": "Final training (left) and test (right) error against depth; plain dashed with hollow markers, residual solid, each depth in its colour. One seed per net.",
     "scope_note": "These verdicts hold for the {dataset} dataset, the recipe and the seeds in the appendix; a different scale may give a different answer.",
     "gap_band": "{gap} ± {se} ({confidence}% band {low} to {high}; Welch t, df {df})",
@@ -314,6 +328,13 @@ ZH: Final[dict[str, str]] = {
     "col_final_train": "最终训练误差 %",
     "col_final_test": "最终测试误差 %",
     "col_best_test": "最佳验证点的测试误差 %",
+    "col_train_at": "第 {n} 次迭代时的训练误差 %（滑动）",
+    "col_test_at": "第 {n} 次迭代时的测试误差 %",
+    "deg_intro_truncated": (
+        "每种深度的普通网络和残差网络都用同一训练方案训练：论文 {paper:,} 次迭代中的前 {n} 次。"
+        "表中给出第 {n} 次迭代后的误差（{seeds} 个种子的均值；训练误差是最后 {window} 次迭代的"
+        "小批量滑动误差），并在旁边列出论文中残差网络在其训练方案结束时的 CIFAR-10 测试误差。"
+    ),
     "col_seeds": "种子数",
     "col_paper_cifar": "论文测试误差 %（CIFAR-10）",
     "paper_context_note": (
@@ -415,6 +436,11 @@ ZH: Final[dict[str, str]] = {
     "fig_train_error_curves_seeds": "训练过程中的训练误差（论文图 6 的形状）。普通网络为虚线，残差网络为实线，每种深度一种颜色；点状竖线标出学习率下降处；曲线为 {n} 个种子的均值，阴影为 ± 一个标准差。",
     "fig_train_error_curves_one": "训练过程中的训练误差（论文图 6 的形状）。普通网络为虚线，残差网络为实线，每种深度一种颜色；点状竖线标出学习率下降处。每个网络一个种子。",
     "fig_error_vs_depth_seeds": "最终训练误差（左）和测试误差（右）随深度的变化；普通为虚线空心点，残差为实线，每种深度用其颜色；误差棒为 {n} 个种子间的一个标准差。",
+    "fig_error_vs_depth_at_seeds": "第 {it} 次迭代时的训练误差（左：最后 {window} 次迭代的滑动误差）和测试误差（右）随深度的变化；普通为虚线空心点，残差为实线，每种深度用其颜色；误差棒为 {n} 个种子间的一个标准差。",
+    "fig_error_vs_depth_at_one": "第 {it} 次迭代时的训练误差（左：最后 {window} 次迭代的滑动误差）和测试误差（右）随深度的变化；普通为虚线空心点，残差为实线，每种深度用其颜色。每个网络一个种子。",
+    "fig_running_curves_seeds": "每 {window} 次迭代窗口内经过增强的小批量的滑动训练误差（论文图 6 的形状）。普通网络为虚线，残差网络为实线，每种深度一种颜色；曲线为 {n} 个种子的均值，阴影为 ± 一个标准差。",
+    "fig_running_curves_one": "每 {window} 次迭代窗口内经过增强的小批量的滑动训练误差（论文图 6 的形状）。普通网络为虚线，残差网络为实线，每种深度一种颜色。每个网络一个种子。",
+    "fig_judged_span": "灰色区域是训练的后半段，关于整个训练过程的论断在此判断。",
     "fig_error_vs_depth_one": "最终训练误差（左）和测试误差（右）随深度的变化；普通为虚线空心点，残差为实线，每种深度用其颜色。每个网络一个种子。",
     "scope_note": "这些判定仅适用于 {dataset} 数据集以及附录中列出的训练方案和种子；换一个规模可能得到不同的答案。",
     "gap_band": "{gap} ± {se}（{confidence}% 区间 {low} 至 {high}；Welch t，自由度 {df}）",
@@ -472,6 +498,11 @@ FIGURE_WORDS: Final[dict[str, dict[str, str]]] = {
         "final_test": "final test error (%)",
         "final_train_title": "Final training error vs depth",
         "final_test_title": "Final test error vs depth",
+        "at_train": "running training error (%)",
+        "at_test": "test error (%)",
+        "at_train_title": "Training error at iteration {n} vs depth",
+        "at_test_title": "Test error at iteration {n} vs depth",
+        "judged_span": "claims judged here",
         "depth": "depth (weighted layers)",
         "plain": "plain",
         "residual": "residual",
@@ -501,6 +532,11 @@ FIGURE_WORDS: Final[dict[str, dict[str, str]]] = {
         "final_test": "最终测试误差（%）",
         "final_train_title": "最终训练误差与深度",
         "final_test_title": "最终测试误差与深度",
+        "at_train": "滑动训练误差（%）",
+        "at_test": "测试误差（%）",
+        "at_train_title": "第 {n} 次迭代时的训练误差与深度",
+        "at_test_title": "第 {n} 次迭代时的测试误差与深度",
+        "judged_span": "在此判断论断",
         "depth": "深度（带权重层数）",
         "plain": "普通",
         "residual": "残差",
