@@ -4,18 +4,24 @@ run in another order) and with another set of seeds. Which verdicts they are is 
 that is what the demo measures. Slow: three trainings of the demo's four nets x three seeds
 (about 15 minutes on an idle 2-core CPU, far more on a busy one).
 
-What must hold on any machine:
-- the recipe's premise (reslab.studies.degradation.PLATEAU_RULE) in each training;
-- no contradiction: a claim "observed" in one training is never "not observed" in another.
-  The three-valued rule promises this much: noise between seeds widens the band into "cannot
-  be judged", it does not flip the verdict;
-- the same verdict on "degradation", the demo's headline, in all three.
+What must hold on any machine, each measured on every 3-seed subset of seeds 0-19 (1,140
+sets; demo recipe, one thread, 2026-12-07, 2-core AMD EPYC): a machine with other float
+rounding (no AVX-512, another thread count) trains the same seeds along other paths, so it
+draws its verdicts from that distribution, not from one fixed answer.
+- no claim is ever "not observed": 0 of 1,140 sets. The three-valued rule promises this much:
+  noise between seeds widens the band into "cannot be judged", it does not flip the verdict;
+  so no two trainings contradict each other either.
 
-That every verdict is identical in every seed set is not guaranteed, and the test says so
-(an expected failure) when it is not: at 500 iterations, seeds 0-9 with one thread, ResNet-56
-ends at or below 0.14% training error in 9 seeds and at 3.69% in seed 6 (a slow start), so the
-seed set 6 7 8 gives "cannot be judged" for "ResNet-56 no worse" and "shortcuts fix" where the
-sets 0 1 2 and 3 4 5 give "observed" (measured 2026-12-07, 2-core AMD EPYC)."""
+What is not guaranteed, and the test says so (an expected failure) when it happens:
+- identical verdicts in every set: 951 of the 1,140 sets (83%) give seeds 0-2's four verdicts.
+  ResNet-56 ends at or below 0.14% training error in 19 of the 20 seeds and at 3.69% in seed
+  6 (a slow start), which makes "ResNet-56 no worse" and "shortcuts fix" "cannot be judged"
+  in 171 sets; "degradation" is "cannot be judged" in 19 (plain-56 at 76.83% in seed 16 widens
+  its band);
+- the recipe's premise (reslab.studies.degradation.PLATEAU_RULE) in each training: it holds in
+  731 sets (64%); in the rest plain-56's mean training error moves by 1.0 to 3.3 points over
+  the last quarter (its median move is 0.77). The study records it and the report says it.
+"""
 
 import json
 
@@ -50,15 +56,13 @@ def test_the_demos_verdicts_do_not_depend_on_threads_or_seeds(tmp_path):
     other_seeds, _, plateau_s = _run(tmp_path, "s345", OTHER_SEEDS, threads=1)
     # the numbers differ between thread counts, so agreeing verdicts are not a copy
     assert finals_1 != finals_2
-    # the recipe's premise holds in each: every net ends on its plateau, the nets the paper
-    # trains without trouble converge in every seed
-    for plateau in (plateau_1, plateau_2, plateau_s):
-        assert plateau["held"], plateau["nets"]
     trainings = {"1 thread": one_thread, "2 threads": two_threads, "seeds 3-5": other_seeds}
     assert all(set(s) == set(one_thread) for s in trainings.values())
-    for claim in one_thread:
-        seen = {name: s[claim] for name, s in trainings.items()}
-        assert not {"observed", "not observed"} <= set(seen.values()), (claim, seen)
-    assert len({s["degradation"] for s in trainings.values()}) == 1, trainings
+    for name, statuses in trainings.items():
+        assert "not observed" not in statuses.values(), (name, statuses)
+    premise = {"1 thread": plateau_1, "2 threads": plateau_2, "seeds 3-5": plateau_s}
+    missed = {name: p["nets"] for name, p in premise.items() if not p["held"]}
+    if missed:
+        pytest.xfail(f"the plateau rule does not hold (see the module's note): {missed}")
     if not one_thread == two_threads == other_seeds:
         pytest.xfail(f"the verdicts differ between trainings (see the module's note): {trainings}")

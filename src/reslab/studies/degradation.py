@@ -87,9 +87,14 @@ demo now trains for 500 iterations (45 epochs of 1,437 images), chosen on 2026-1
 was run, by the budget: the longest run whose demo stays under 5 minutes on an idle 2-core CPU
 with headroom (400 iterations measured 203 s in all, 177 s of training). Then measured at 500,
 seeds 0-9, one thread: the rule holds on all ten seeds together (largest move 0.24, plain56;
-worst ResNet-56 3.69%, seed 6) and on each of the sets 0-2, 3-5 and 6-8. Every study records
-the measure for its own nets (results.json: "plateau") and the report shows it. mnist5k's
-1500 iterations have not been measured against the rule.
+worst ResNet-56 3.69%, seed 6) and on each of the sets 0-2, 3-5 and 6-8. Seeds 10-19, measured
+the same way afterwards (no change to the recipe), showed that this does not hold for every
+seed set: over all 1,140 three-seed subsets of seeds 0-19, part 2 always holds, but part 1
+holds in 731 (64%); in the rest plain-56's mean moves 1.0 to 3.3 points over the last quarter
+(median move over all sets 0.77), still falling after the last drop in some seeds (seed 18:
+44.7, 39.9, 41.1 at 400/450/500). The demo's seeds 0 1 2 meet it. Every study records the
+measure for its own nets (results.json: "plateau") and the report shows it. mnist5k's 1500
+iterations have not been measured against the rule.
 """
 
 RULE = Rule()
@@ -175,8 +180,8 @@ def recipe_for(cfg: DegradationConfig) -> dict[str, Any]:
         # (64.1, 21.5, 51.8 at 400 iterations; 73.7, 32.0, 63.8 at 300; 50.9, 15.0 at 500,
         # where the third seed was not run), plain-56 still degrades (59.6, 55.6, 73.1 at 400),
         # so "degradation" is observed either way but the claims about ResNets are not; with
-        # the ramp, at 500 iterations, ResNet-56 ends at or below 0.14 in 9 of seeds 0-9 and
-        # at 3.69 in seed 6 (a slow start: 93.5% at iteration 100). The paper's own criterion
+        # the ramp, at 500 iterations, ResNet-56 ends at or below 0.14 in 19 of seeds 0-19
+        # and at 3.69 in seed 6 (a slow start: 93.5% at iteration 100). The paper's own criterion
         # (0.01 until < 80%) ends within ~60 iterations here and left ResNet-56 at 20-30% in
         # 2 of 6 seeds (an earlier measurement, reslab 0.1). The report states this where the
         # results are shown (wording "warmup_linear_note").
