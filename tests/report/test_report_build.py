@@ -213,6 +213,15 @@ def test_gradients_put_the_paper_sentence_next_to_the_measured_explosion(tmp_pat
     assert "|∇W| / |W|" in md and "the classifier, no conv, is left out" in md
 
 
+@pytest.mark.parametrize(("n", "says"), [(1, "on 1 batch of"), (4, "on 4 batches of")])
+def test_the_probe_batches_are_counted_in_words(tmp_path, synthetic, n, says):
+    grads = synthetic.gradients()
+    grads["config"]["probe_batches"] = n
+    synthetic.write(tmp_path, grads)
+    md = build_report(tmp_path).markdown.read_text(encoding="utf-8")
+    assert f"Measured {says} training images" in md and "1 batches" not in md
+
+
 def test_gradients_show_the_first_steps_and_the_growth_with_depth(built_demo):
     md = built_demo["en"].markdown.read_text(encoding="utf-8")
     assert "| After SGD step 1 | After SGD step 10 |" in md

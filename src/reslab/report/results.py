@@ -328,6 +328,13 @@ def _warmup(data: Mapping[str, Any]) -> tuple[str, dict[str, str]] | None:
     return None
 
 
+def _batches(n: Any, t: Wording) -> str:
+    """'1 batch', '4 batches' in the report's language."""
+    if not isinstance(n, int):
+        return fmt.MISSING
+    return t("n_batches_one") if n == 1 else t("n_batches", n=n)
+
+
 def _truncated(data: Mapping[str, Any]) -> dict[str, Any] | None:
     """The fields of the note on a truncated CIFAR-10 study (its curves are running errors)."""
     if data.get("train_curve") != "running":
@@ -583,7 +590,7 @@ def _gradients(study: StudyResult, ctx: Context) -> StudySection:
                 "grad_intro3",
                 lr=f"{fmt.stat(data.get('lr'))[0] or 0.1:g}",
                 steps=", ".join(map(str, steps)) or fmt.MISSING,
-                batches=config.get("probe_batches", fmt.MISSING),
+                batches=_batches(config.get("probe_batches"), t),
             )
         )
     )
