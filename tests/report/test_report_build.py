@@ -169,6 +169,9 @@ def test_the_schedule_rule_is_checked_where_the_verdicts_are(tmp_path, synthetic
     synthetic.make_demo(tmp_path / "a")
     verdicts = _verdicts(build_report(tmp_path / "a").markdown.read_text(encoding="utf-8"))
     assert re.search(r"Here it does not hold: \w+ moves by 3\.60 points", verdicts)
+    # every net that moves more than the limit is named, not only the one that moves most
+    moved = re.search(r"Here it does not hold: ([^;]*?), so a longer run", verdicts).group(1)
+    assert all(net in moved for net in ("plain20", "plain56", "resnet20", "resnet56")), moved
     results = synthetic.degradation()
     for run in results["runs"]:  # flat at the end: the rule holds
         for h in run["history"]:

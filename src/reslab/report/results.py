@@ -374,6 +374,12 @@ def _plateau(data: Mapping[str, Any], t: Wording) -> Paragraph | None:
         "worst": fmt.pct(finals[worst_model]),
         "worst_model": worst_model,
     }
+    limit = float(fmt.stat(stored["limit"])[0] or 0)
+    moved = sorted((k for k in moves if moves[k] >= limit), key=lambda k: -moves[k])
+    fields["moves"] = t("list_sep").join(
+        t("move_first" if i == 0 else "move_more", model=k, change=f"{moves[k]:.2f}")
+        for i, k in enumerate(moved or [model])
+    )
     if not stored.get("converged"):
         key = "plateau_not_converged"
     elif not stored.get("flat"):

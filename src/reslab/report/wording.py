@@ -103,6 +103,9 @@ EN: Final[dict[str, str]] = {
     "col_final_train": "Final train error %",
     "col_final_test": "Final test error %",
     "col_best_test": "Test error % at best validation",
+    "move_first": "{model} moves by {change} points",
+    "move_more": "{model} by {change}",
+    "list_sep": ", ",
     "n_batches_one": "1 batch",
     "n_batches": "{n} batches",
     "col_train_at": "Train error % at iteration {n} (running)",
@@ -246,7 +249,7 @@ EN: Final[dict[str, str]] = {
     "gradients_measured2": "Measured here at initialisation, the plain BN nets' gradients grow towards the input: the first conv's relative gradient over the last conv's is {ratios}; the residual nets' stays far closer to even ({res_ratios}). Yang et al. (2019, “A Mean Field Theory of Batch Normalization”, ICLR) predict this: at initialisation, batch norm itself makes gradients grow geometrically with depth in nets without skip connections, and the first optimisation steps collapse that spread. The paper's sentence is about its nets during training; at initialisation the plain nets' gradients are not healthy.",
     "warmup_paper_note": "As in the paper, only the nets of 110 layers or more (plain twins included) warm up: learning rate {lr} until the training error is below {until}%, then the recipe's rate; the others start at the recipe's rate.",
     "plateau_held": "The schedule is checked against a rule stated with the recipe: every net reaches its plateau (its training error, averaged over seeds, moves by less than {limit} points over the final quarter of the schedule), and the shallowest plain net and every ResNet end below {converged}% training error in every seed. Here it holds: the largest move is {change} points ({model}); the worst final error of those nets is {worst}% ({worst_model}).",
-    "plateau_not_flat": "The schedule is checked against a rule stated with the recipe: every net reaches its plateau (its training error, averaged over seeds, moves by less than {limit} points over the final quarter of the schedule). Here it does not hold: {model} moves by {change} points, so a longer run could change what is judged.",
+    "plateau_not_flat": "The schedule is checked against a rule stated with the recipe: every net reaches its plateau (its training error, averaged over seeds, moves by less than {limit} points over the final quarter of the schedule). Here it does not hold: {moves}, so a longer run could change what is judged.",
     "plateau_not_converged": "The schedule is checked against a rule stated with the recipe: the shallowest plain net and every ResNet end below {converged}% training error in every seed. Here it does not hold: {worst_model} ends at {worst}% in one seed, so this run is too short to say anything about depth.",
 }
 
@@ -330,6 +333,9 @@ ZH: Final[dict[str, str]] = {
     "col_final_train": "最终训练误差 %",
     "col_final_test": "最终测试误差 %",
     "col_best_test": "最佳验证点的测试误差 %",
+    "move_first": "{model} 变化了 {change} 个百分点",
+    "move_more": "{model} 变化了 {change} 个百分点",
+    "list_sep": "，",
     "n_batches_one": "1 个",
     "n_batches": "{n} 个",
     "col_train_at": "第 {n} 次迭代时的训练误差 %（滑动）",
@@ -465,7 +471,7 @@ ZH: Final[dict[str, str]] = {
     "gradients_measured2": "此处在初始化时测得，普通 BN 网络的梯度向输入端增大：第一个卷积层与最后一个卷积层的相对梯度之比为 {ratios}；残差网络则远为接近均匀（{res_ratios}）。Yang 等人（2019，《A Mean Field Theory of Batch Normalization》，ICLR）预言了这一点：初始化时，在没有跳跃连接的网络中，批归一化本身会使梯度随深度几何增长，而最初的优化步骤会使这种差异崩塌。论文的这句话针对训练中的网络；在初始化时，普通网络的梯度并不健康。",
     "warmup_paper_note": "与论文一致，只有 110 层及以上的网络（包括其普通网络）预热：学习率 {lr}，直到训练误差低于 {until}%，然后使用方案中的学习率；其余网络从方案中的学习率开始。",
     "plateau_held": "训练长度须满足与方案一起写明的规则：每个网络都到达平台期（在训练的最后四分之一内，各种子平均的训练误差变化小于 {limit} 个百分点），并且最浅的普通网络和每个 ResNet 在每个种子下的训练误差都低于 {converged}%。此处满足：最大变化为 {change} 个百分点（{model}）；这些网络最差的最终误差为 {worst}%（{worst_model}）。",
-    "plateau_not_flat": "训练长度须满足与方案一起写明的规则：每个网络都到达平台期（在训练的最后四分之一内，各种子平均的训练误差变化小于 {limit} 个百分点）。此处不满足：{model} 变化了 {change} 个百分点，更长的训练可能改变判定所依据的数字。",
+    "plateau_not_flat": "训练长度须满足与方案一起写明的规则：每个网络都到达平台期（在训练的最后四分之一内，各种子平均的训练误差变化小于 {limit} 个百分点）。此处不满足：{moves}，更长的训练可能改变判定所依据的数字。",
     "plateau_not_converged": "训练长度须满足与方案一起写明的规则：最浅的普通网络和每个 ResNet 在每个种子下的训练误差都低于 {converged}%。此处不满足：{worst_model} 在某个种子下最终为 {worst}%，这次训练太短，无法说明深度的影响。",
 }
 
