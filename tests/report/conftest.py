@@ -24,6 +24,7 @@ ENV = {
     "platform": "Linux-6.1-x86_64-with-glibc2.36",
     "cpu": "AMD EPYC 7B13",
     "cpu_count": 2,
+    "cpu_kernels": "AVX512",
     "torch_threads": 2,
     "cuda": None,
     "date": "2025-01-02T03:04:05+00:00",

@@ -159,6 +159,7 @@ def test_results_come_first_and_the_setup_last(built_demo):
     html = built_demo["en"].html.read_text(encoding="utf-8")
     appendix = html[html.index("<details>") :]
     assert "AMD EPYC 7B13" in appendix and "language-yaml" in appendix
+    assert "CPU kernels (they set the float rounding)" in appendix and "AVX512" in appendix
 
 
 def test_the_schedule_rule_is_checked_where_the_verdicts_are(tmp_path, synthetic):

@@ -25,6 +25,7 @@ from reslab.report.wording import Wording
 ENV_ROWS: tuple[tuple[str, str], ...] = (
     ("cpu", "env_cpu"),
     ("cpu_count", "env_cpu_count"),
+    ("cpu_kernels", "env_cpu_kernels"),
     ("torch_threads", "env_torch_threads"),
     ("cuda", "env_cuda"),
     ("platform", "env_platform"),

@@ -24,6 +24,7 @@ def environment() -> dict[str, Any]:
         "platform": platform.platform(),
         "cpu": _cpu_name(),
         "cpu_count": os.cpu_count(),
+        "cpu_kernels": cpu_kernels(),
         "torch_threads": torch.get_num_threads(),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -36,6 +37,21 @@ def environment() -> dict[str, Any]:
     except ImportError:  # pragma: no cover
         pass
     return info
+
+
+def cpu_kernels() -> str:
+    """The vector instructions torch's CPU kernels run with ("AVX512", "AVX2", ...): they set
+    the float rounding of a CPU result, so two machines agree bit for bit only where this
+    does. A cap on oneDNN's (convolutions) or MKL's instructions is named too."""
+    import torch
+
+    out = torch.backends.cpu.get_cpu_capability()
+    caps = [
+        f"{name} {os.environ[var]}"
+        for name, var in (("oneDNN", "ONEDNN_MAX_CPU_ISA"), ("MKL", "MKL_ENABLE_INSTRUCTIONS"))
+        if os.environ.get(var)
+    ]
+    return out + (f" ({', '.join(caps)})" if caps else "")
 
 
 def _cpu_name() -> str:
