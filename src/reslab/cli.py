@@ -482,7 +482,7 @@ def _add_study(sub: argparse._SubParsersAction) -> None:
         epilog="studies: degradation (Fig. 6: plain and residual nets of growing depth; on "
         "cifar10, --iterations N runs the paper's first N of 64,000 iterations and judges "
         "only the claims about the whole of training), gradients (|grad W|/|W| per conv layer at "
-        "initialisation, after the first SGD steps and after training), responses (Fig. 7: "
+        "initialisation, after the first SGD steps, and after training with --source DIR), responses (Fig. 7: "
         "std of each 3x3 layer's response), table6 (Table 6: CIFAR-10 test error, ResNet-20 "
         "to 110, the paper's 64k-iteration recipe; a GPU job)",
     )
@@ -543,10 +543,12 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
         description="The degradation study on scikit-learn's digits (no download): plain and "
         "residual nets of 20 and 56 layers, 3 seeds each, one thread per net, then the "
         "gradient-flow and layer-response looks and a report in OUT/demo/report.html. About "
-        "4 minutes on a 2-core CPU; --quick is a sub-minute look whose runs are too short to "
-        "judge. Re-running resumes an interrupted demo.",
+        "4 minutes on a 2-core CPU; --quick (OUT/demo-quick) is a look of about a minute whose "
+        "runs are too short to judge. Re-running resumes an interrupted demo.",
     )
-    p.add_argument("--quick", action="store_true", help="a sub-minute version")
+    p.add_argument(
+        "--quick", action="store_true", help="a look of about a minute (runs too short to judge)"
+    )
     p.add_argument("--seeds", type=int, nargs="+", help="seeds per net (default 0 1 2)")
     p.add_argument("--threads", type=int, default=1, help="torch threads per net (default 1)")
     p.add_argument("--workers", type=int, default=0, help="nets at once (default: 1 per core)")

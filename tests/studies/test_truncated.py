@@ -100,6 +100,53 @@ def test_a_truncated_study_judges_figure_6_on_the_second_half_of_its_curves():
     assert plain["degradation"]["reason"] == "short_run"
 
 
+def test_the_report_of_a_truncated_study_shows_each_judged_comparison_and_its_own_rule(tmp_path):
+    """Both curve claims get a row of their own with their band; the end-of-training claims
+    say they were not judged; the rule paragraph describes the curve rule from its start
+    (not the end-of-training rule, then a correction)."""
+    from reslab.report import build_report
+    from reslab.studies.degradation import summarise
+
+    runs = _runs(
+        {
+            "plain20": [[90, 90, 70, 60], [90, 89, 71, 61], [90, 91, 69, 59]],
+            "plain56": [[90, 20, 85, 80], [90, 21, 86, 81], [90, 22, 84, 79]],
+            "resnet20": [[90, 90, 60, 50], [90, 89, 61, 51], [90, 91, 59, 49]],
+            "resnet56": [[90, 90, 62, 55], [90, 89, 63, 54], [90, 91, 61, 56]],
+        }
+    )
+    summary = summarise(runs)
+    results = {
+        "study": "degradation",
+        "seeds": [0, 1, 2],
+        "runs": runs,
+        "summary": summary,
+        "train_curve": "running",
+        "config": {
+            "study": {"data": "cifar10", "depths": [20, 56]},
+            "recipe": {
+                "train": {"iterations": 40, "log_every": 10},
+                "schedule": {"name": "constant"},
+            },
+        },
+        "verdict": verdict(summary, short_run=True, curves=runs),
+    }
+    (tmp_path / "results.json").write_text(json.dumps(results))
+    md = build_report(tmp_path).markdown.read_text(encoding="utf-8")
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in md.splitlines() if " | " in line}
+    below = rows[
+        "The deeper ResNet trains below the deeper plain net throughout (resnet56 vs plain56)"
+    ]
+    assert "the weakest of 2 points on the curve" in below and below.endswith("| observed |")
+    assert "lower by more than 1.0 at every point" in below
+    no_worse = rows["The deeper ResNet trains no worse (resnet56 vs resnet20)"]
+    assert "(the last log point; not judged)" in no_worse
+    fix = rows["Shortcuts remove the degradation (resnet56 vs resnet20 and vs plain56)"]
+    assert "a claim about the end of training" in fix
+    rule = next(p for p in md.split("\n\n") if p.startswith("How the verdicts are reached."))
+    assert "judged on the training curve" in rule and "final training errors" not in rule
+
+
 def test_the_recipe_of_a_truncated_cifar_study_is_the_papers_first_iterations():
     recipe = recipe_for(DegradationConfig(data="cifar10", iterations=160))
     assert recipe["schedule"]["name"] == "constant" and recipe["optim"]["lr"] == 0.1
@@ -154,5 +201,5 @@ def test_a_truncated_cifar_study_end_to_end(tmp_path):
     assert any("train-error" in p.name for p in paths.figures)
     assert "running error of the augmented minibatches" in html
     assert "weakest of 2 points on the curve" in html
-    assert "the numbers compared are not final training errors" in html
+    assert "judged on the training curve" in html
     assert "it is about the end of training" in html

@@ -75,7 +75,8 @@ def _degradation(study: StudyResult, ctx: Context) -> StudySection:
     if truncated:
         # the runs stopped early in the paper's schedule: no "final" error, and validation ran
         # once (at the end), so a test error "at best validation" would repeat the last column
-        out.blocks.append(Paragraph(t("deg_intro_truncated", seeds=n_seeds, **truncated)))
+        key = "deg_intro_truncated" if n_seeds > 1 else "deg_intro_truncated_one"
+        out.blocks.append(Paragraph(t(key, seeds=n_seeds, **truncated)))
         header: tuple[str, ...] = (
             t("col_model"),
             t("col_train_at", n=truncated["n"]),
@@ -218,29 +219,10 @@ def _claims_table(verdict: Mapping[str, Any], t: Wording) -> tuple[Table, list[s
     rule = verdict.get("rule") or {}
     margin = f"{fmt.stat(rule.get('margin'))[0] or 0:.1f}"  # "1.0 points"
     rows, lines = [], []
-    for key in CLAIM_ORDER:
-        c = claims.get(key)
-        if not c:
-            continue
-        names = {"deep": c.get("deep", fmt.MISSING), "shallow": c.get("shallow", fmt.MISSING)}
-        if key == "shortcuts_fix":
-            vs_plain = c.get("deep_residual_vs_deep_plain") or {}
-            names = {
-                "deep": vs_plain.get("deep", fmt.MISSING),
-                "shallow": (claims.get("residual_no_worse") or {}).get("shallow", fmt.MISSING),
-                "deep_plain": vs_plain.get("shallow", fmt.MISSING),
-            }
-            threshold = t("threshold_fix", margin=margin, **names)
-            measured = _gap_text(vs_plain, t) if vs_plain.get("gap") is not None else fmt.MISSING
-        else:
-            threshold = t(THRESHOLD_KEY[c.get("direction", "worse")], margin=margin)
-            measured = _gap_text(c, t)
-            vs_plain = c
-        if vs_plain.get("judged_on") == "curve" and vs_plain.get("step") is not None:
-            measured += t(
-                "curve_weakest", k=len(vs_plain.get("steps") or []), step=vs_plain["step"]
-            )
-        claim = t(f"claim_{key}", **names)
+    vs_deep_plain = (claims.get("shortcuts_fix") or {}).get("deep_residual_vs_deep_plain") or {}
+    curve_run = vs_deep_plain.get("judged_on") == "curve"
+
+    def add(claim: str, measured: str, threshold: str, c: Mapping[str, Any]) -> None:
         status = t(f"status_{c.get('status', 'cannot be judged')}")
         reason = _reason(c, rule, t)
         rows.append((claim, measured, threshold, status + (f": {reason}" if reason else "")))
@@ -249,6 +231,52 @@ def _claims_table(verdict: Mapping[str, Any], t: Wording) -> tuple[Table, list[s
             if reason
             else t("verdict_line", claim=claim, status=status)
         )
+
+    def weakest(c: Mapping[str, Any]) -> str:
+        if c.get("judged_on") == "curve" and c.get("step") is not None:
+            return t("curve_weakest", k=len(c.get("steps") or []), step=c["step"])
+        return ""
+
+    for key in CLAIM_ORDER:
+        c = claims.get(key)
+        if not c:
+            continue
+        names = {"deep": c.get("deep", fmt.MISSING), "shallow": c.get("shallow", fmt.MISSING)}
+        if key == "shortcuts_fix":
+            names = {
+                "deep": vs_deep_plain.get("deep", fmt.MISSING),
+                "shallow": (claims.get("residual_no_worse") or {}).get("shallow", fmt.MISSING),
+                "deep_plain": vs_deep_plain.get("shallow", fmt.MISSING),
+            }
+            if curve_run:
+                # the curve comparison it rests on gets its own row, judged as the others are
+                below = {k: names[k] for k in ("deep",)} | {"shallow": names["deep_plain"]}
+                add(
+                    t("claim_residual_below_plain", **below),
+                    _gap_text(vs_deep_plain, t) + weakest(vs_deep_plain),
+                    t("threshold_lower_curve", margin=margin),
+                    vs_deep_plain,
+                )
+                no_worse = claims.get("residual_no_worse") or {}
+                if c.get("status") == "cannot be judged" and no_worse.get("reason") == "truncated":
+                    c = {**c, "reason": "fix_truncated"}
+                measured = fmt.MISSING
+            else:
+                measured = (
+                    _gap_text(vs_deep_plain, t) + weakest(vs_deep_plain)
+                    if vs_deep_plain.get("gap") is not None
+                    else fmt.MISSING
+                )
+            threshold = t("threshold_fix", margin=margin, **names)
+        else:
+            direction = c.get("direction", "worse")
+            curve = c.get("judged_on") == "curve"
+            threshold = t(THRESHOLD_KEY[direction] + ("_curve" if curve else ""), margin=margin)
+            if c.get("reason") == "truncated" and fmt.stat(c.get("gap"))[0] is not None:
+                measured = t("gap_not_judged", gap=fmt.gap(fmt.stat(c.get("gap"))[0]))
+            else:
+                measured = _gap_text(c, t) + weakest(c)
+        add(t(f"claim_{key}", **names), measured, threshold, c)
     header = (t("col_claim"), t("col_measured_gap"), t("col_threshold"), t("col_verdict"))
     common = {
         "margin": margin,
@@ -257,9 +285,9 @@ def _claims_table(verdict: Mapping[str, Any], t: Wording) -> tuple[Table, list[s
     }
     if rule.get("interval") == "welch_t":
         confidence = f"{100 * (fmt.stat(rule.get('confidence'))[0] or 0.95):g}"
-        text = t("verdict_rule", confidence=confidence, **common)
-        if any((c or {}).get("judged_on") == "curve" for c in claims.values()):
-            text += " " + t("verdict_rule_curve_lead")
+        text = t(
+            "verdict_rule_curve" if curve_run else "verdict_rule", confidence=confidence, **common
+        )
     else:  # results stored by reslab <= 0.1: a fixed number of standard errors
         text = t("verdict_rule_z", z=f"{fmt.stat(rule.get('z'))[0] or 2:g}", **common)
     return Table(header, tuple(rows)), lines, text
@@ -331,7 +359,7 @@ def _warmup(data: Mapping[str, Any]) -> tuple[str, dict[str, str]] | None:
 def _batches(n: Any, t: Wording) -> str:
     """'1 batch', '4 batches' in the report's language."""
     if not isinstance(n, int):
-        return fmt.MISSING
+        return t("n_batches", n=fmt.MISSING)
     return t("n_batches_one") if n == 1 else t("n_batches", n=n)
 
 

@@ -51,7 +51,7 @@ EN: Final[dict[str, str]] = {
     "col_value": "Value",
     "env_cpu": "CPU",
     "env_cpu_count": "CPU cores",
-    "env_cpu_kernels": "CPU kernels (they set the float rounding)",
+    "env_cpu_kernels": "CPU kernels (one of the things that set the float rounding)",
     "env_torch_threads": "PyTorch threads",
     "env_cuda": "GPU",
     "env_cuda_none": "none (CPU only)",
@@ -118,6 +118,13 @@ EN: Final[dict[str, str]] = {
         "minibatches of the last {window} iterations), next to the paper's CIFAR-10 test error "
         "for the residual nets at the end of its schedule."
     ),
+    "deg_intro_truncated_one": (
+        "Plain and residual nets of each depth were trained with one recipe: the first {n} "
+        "iterations of the paper's {paper:,}. The table gives the error after iteration {n}, "
+        "one seed (the training error is the running error of the minibatches of the last "
+        "{window} iterations), next to the paper's CIFAR-10 test error for the residual nets at "
+        "the end of its schedule."
+    ),
     "col_seeds": "Seeds",
     "col_paper_cifar": "Paper test error % (CIFAR-10)",
     "paper_context_note": (
@@ -182,6 +189,12 @@ EN: Final[dict[str, str]] = {
     "status_observed": "observed",
     "status_not observed": "not observed",
     "status_cannot be judged": "cannot be judged here",
+    "claim_residual_below_plain": "The deeper ResNet trains below the deeper plain net throughout ({deep} vs {shallow})",
+    "threshold_worse_curve": "higher by more than {margin} at every point",
+    "threshold_lower_curve": "lower by more than {margin} at every point",
+    "gap_not_judged": "{gap} (the last log point; not judged)",
+    "reason_fix_truncated": "it needs the deeper ResNet no worse than the shallower, a claim about the end of training",
+    "verdict_rule_curve": "How the verdicts are reached. These runs are the first iterations of the paper's schedule, so the two claims Figure 6 makes about the whole of training are judged on the training curve: the deepest plain net against the shallowest, and the deepest ResNet against the deepest plain net, on the running training error (%) of the augmented minibatches at every log point in the second half of the run. At each point the gap is the deeper net's mean over seeds minus the other's; ± is its standard error, √(s₁²/n₁ + s₂²/n₂); the band is Welch's two-sided {confidence}% t-interval, t being Student's t quantile at the Welch–Satterthwaite degrees of freedom (df, shown with each band). A claim is observed when at every point the whole band passes the threshold, not observed when at some point the whole band fails it, and cannot be judged otherwise; the numbers shown are those of the weakest point. Gaps within {margin} points count as no difference. A claim cannot be judged with fewer than {min_seeds} seeds. The claims about the end of training (the deeper ResNet no worse than the shallower, or lower, and so \"shortcuts remove the degradation\") are not judged from these runs.",
     "claim_degradation": "The deeper plain net trains worse ({deep} vs {shallow})",
     "claim_residual_no_worse": "The deeper ResNet trains no worse ({deep} vs {shallow})",
     "claim_residual_lower": "The deeper ResNet reaches a lower error, as the paper states ({deep} vs {shallow})",
@@ -189,14 +202,13 @@ EN: Final[dict[str, str]] = {
     "threshold_worse": "higher by more than {margin}",
     "threshold_no_worse": "not higher by more than {margin}",
     "threshold_lower": "lower by more than {margin}",
-    "threshold_fix": "first claim observed; second observed; {deep} lower than {deep_plain} by more than {margin}",
+    "threshold_fix": "needs: the first claim observed, the second observed, and {deep} lower than {deep_plain} by more than {margin}",
     "gap_band_z": "{gap} ± {se} (band {low} to {high})",
     "gap_only": "{gap}",
     "reason_not_converged": "the run is too short to converge: {shallow} ends at {value}% training error, above the {limit}% the rule requires",
     "reason_one_seed": "one seed only, so there is no spread to judge with",
     "reason_short_run": "the runs were shortened below the study's recipe, too short for the deep nets to converge",
     "reason_truncated": "it is about the end of training, and these runs are the first iterations of the paper's schedule",
-    "verdict_rule_curve_lead": "Here, though, the runs are the first iterations of the paper's schedule, so the numbers compared are not final training errors, and the 10% convergence condition above applies only to the claims about the end of training: the deepest plain net against the shallowest, and the deepest ResNet against the deepest plain net, are judged on the running training error at every log point of the second half of the run (the numbers shown are those of the weakest point), and must hold at each point; the claims about the end of training are not judged.",
     "reason_floor": "{shallow} already ends at {value}% training error, which leaves no room for a lower error by more than {margin} points",
     "reason_spread": "the seeds disagree too much: the band {low} to {high} straddles the threshold",
     "reason_missing": "a number is missing from the results",
@@ -250,7 +262,7 @@ EN: Final[dict[str, str]] = {
     "gradients_measured2": "Measured here at initialisation, the plain BN nets' gradients grow towards the input: the first conv's relative gradient over the last conv's is {ratios}; the residual nets' stays far closer to even ({res_ratios}). Yang et al. (2019, “A Mean Field Theory of Batch Normalization”, ICLR) predict this: at initialisation, batch norm itself makes gradients grow geometrically with depth in nets without skip connections, and the first optimisation steps collapse that spread. The paper's sentence is about its nets during training; at initialisation the plain nets' gradients are not healthy.",
     "warmup_paper_note": "As in the paper, only the nets of 110 layers or more (plain twins included) warm up: learning rate {lr} until the training error is below {until}%, then the recipe's rate; the others start at the recipe's rate.",
     "plateau_held": "The schedule is checked against a rule stated with the recipe: every net reaches its plateau (its training error, averaged over seeds, moves by less than {limit} points over the final quarter of the schedule), and the shallowest plain net and every ResNet end below {converged}% training error in every seed. Here it holds: the largest move is {change} points ({model}); the worst final error of those nets is {worst}% ({worst_model}).",
-    "plateau_not_flat": "The schedule is checked against a rule stated with the recipe: every net reaches its plateau (its training error, averaged over seeds, moves by less than {limit} points over the final quarter of the schedule). Here it does not hold: {moves}, so a longer run could change what is judged.",
+    "plateau_not_flat": "The schedule is checked against a rule stated with the recipe: every net reaches its plateau (its training error, averaged over seeds, moves by less than {limit} points over the final quarter of the schedule). Here it does not hold: {moves} over the final quarter (max - min of the seed mean), so the final number of that net is not settled to within the limit: read the verdicts that use it with its move in mind.",
     "plateau_not_converged": "The schedule is checked against a rule stated with the recipe: the shallowest plain net and every ResNet end below {converged}% training error in every seed. Here it does not hold: {worst_model} ends at {worst}% in one seed, so this run is too short to say anything about depth.",
 }
 
@@ -286,7 +298,7 @@ ZH: Final[dict[str, str]] = {
     "col_value": "值",
     "env_cpu": "CPU",
     "env_cpu_count": "CPU 核数",
-    "env_cpu_kernels": "CPU 内核指令集（决定浮点舍入）",
+    "env_cpu_kernels": "CPU 内核指令集（影响浮点舍入的因素之一）",
     "env_torch_threads": "PyTorch 线程数",
     "env_cuda": "GPU",
     "env_cuda_none": "无（仅 CPU）",
@@ -345,6 +357,11 @@ ZH: Final[dict[str, str]] = {
     "deg_intro_truncated": (
         "每种深度的普通网络和残差网络都用同一训练方案训练：论文 {paper:,} 次迭代中的前 {n} 次。"
         "表中给出第 {n} 次迭代后的误差（{seeds} 个种子的均值；训练误差是最后 {window} 次迭代的"
+        "小批量滑动误差），并在旁边列出论文中残差网络在其训练方案结束时的 CIFAR-10 测试误差。"
+    ),
+    "deg_intro_truncated_one": (
+        "每种深度的普通网络和残差网络都用同一训练方案训练：论文 {paper:,} 次迭代中的前 {n} 次。"
+        "表中给出第 {n} 次迭代后的误差（1 个种子；训练误差是最后 {window} 次迭代的"
         "小批量滑动误差），并在旁边列出论文中残差网络在其训练方案结束时的 CIFAR-10 测试误差。"
     ),
     "col_seeds": "种子数",
@@ -409,6 +426,12 @@ ZH: Final[dict[str, str]] = {
     "status_observed": "观察到",
     "status_not observed": "未观察到",
     "status_cannot be judged": "此处无法判断",
+    "claim_residual_below_plain": "更深的 ResNet 在整个训练过程中低于更深的普通网络（{deep} 对 {shallow}）",
+    "threshold_worse_curve": "在每个点上都高出超过 {margin}",
+    "threshold_lower_curve": "在每个点上都低出超过 {margin}",
+    "gap_not_judged": "{gap}（最后一个记录点；不作判断）",
+    "reason_fix_truncated": "它需要更深的 ResNet 不比较浅的更差，而这是关于训练结束时的论断",
+    "verdict_rule_curve": "判定方法。这些训练是论文训练方案的最初若干次迭代，因此图 6 关于整个训练过程的两条论断在训练曲线上判断：最深的普通网络对最浅的普通网络，以及最深的 ResNet 对最深的普通网络，比较的是训练后半段每个记录点上经过增强的小批量的滑动训练误差（%）。在每个点上，差距为较深网络各种子均值减去另一网络的均值；± 为其标准误 √(s₁²/n₁ + s₂²/n₂)；区间为 Welch 双侧 {confidence}% t 区间，t 为 Student t 分布在 Welch–Satterthwaite 自由度下的分位数（自由度随每个区间给出）。在每个点上整个区间都满足阈值时判为观察到，在某个点上整个区间都不满足时判为未观察到，否则判为无法判断；显示的数字是最弱的那个点的。{margin} 个百分点以内的差距视为没有差别。种子少于 {min_seeds} 个时无法判断。关于训练结束时的论断（更深的 ResNet 不比较浅的更差或更低，以及由此得出的“捷径连接消除了退化”）不从这些训练中判断。",
     "claim_degradation": "更深的普通网络训练得更差（{deep} 对 {shallow}）",
     "claim_residual_no_worse": "更深的 ResNet 训练得不更差（{deep} 对 {shallow}）",
     "claim_residual_lower": "更深的 ResNet 达到更低的误差，如论文所述（{deep} 对 {shallow}）",
@@ -416,14 +439,13 @@ ZH: Final[dict[str, str]] = {
     "threshold_worse": "高出超过 {margin}",
     "threshold_no_worse": "高出不超过 {margin}",
     "threshold_lower": "低出超过 {margin}",
-    "threshold_fix": "第一条观察到；第二条观察到；{deep} 比 {deep_plain} 低出超过 {margin}",
+    "threshold_fix": "需要：第一条观察到，第二条观察到，且 {deep} 比 {deep_plain} 低出超过 {margin}",
     "gap_band_z": "{gap} ± {se}（区间 {low} 至 {high}）",
     "gap_only": "{gap}",
     "reason_not_converged": "训练太短，尚未收敛：{shallow} 最终训练误差为 {value}%，高于规则要求的 {limit}%",
     "reason_one_seed": "只有一个种子，没有可用于判断的离散程度",
     "reason_short_run": "训练被缩短到低于实验方案的长度，深层网络来不及收敛",
     "reason_truncated": "它关于训练结束时的结果，而这些训练只是论文训练方案的最初若干次迭代",
-    "verdict_rule_curve_lead": "不过，这里的训练是论文训练方案的最初若干次迭代，所比较的并不是最终训练误差，上文 10% 的收敛条件只适用于关于训练结束时的论断：普通网络之间的比较和较深网络之间的比较，在训练后半段每个记录点的滑动训练误差上判断（所示数字为最弱的那个点），并且必须在每个点上都成立；关于训练结束时的论断不作判断。",
     "reason_floor": "{shallow} 的最终训练误差已为 {value}%，没有空间再低出 {margin} 个百分点以上",
     "reason_spread": "各种子结果差异太大：区间 {low} 至 {high} 跨越了阈值",
     "reason_missing": "结果中缺少某个数字",
@@ -473,7 +495,7 @@ ZH: Final[dict[str, str]] = {
     "gradients_measured2": "此处在初始化时测得，普通 BN 网络的梯度向输入端增大：第一个卷积层与最后一个卷积层的相对梯度之比为 {ratios}；残差网络则远为接近均匀（{res_ratios}）。Yang 等人（2019，《A Mean Field Theory of Batch Normalization》，ICLR）预言了这一点：初始化时，在没有跳跃连接的网络中，批归一化本身会使梯度随深度几何增长，而最初的优化步骤会使这种差异崩塌。论文的这句话针对训练中的网络；在初始化时，普通网络的梯度并不健康。",
     "warmup_paper_note": "与论文一致，只有 110 层及以上的网络（包括其普通网络）预热：学习率 {lr}，直到训练误差低于 {until}%，然后使用方案中的学习率；其余网络从方案中的学习率开始。",
     "plateau_held": "训练长度须满足与方案一起写明的规则：每个网络都到达平台期（在训练的最后四分之一内，各种子平均的训练误差变化小于 {limit} 个百分点），并且最浅的普通网络和每个 ResNet 在每个种子下的训练误差都低于 {converged}%。此处满足：最大变化为 {change} 个百分点（{model}）；这些网络最差的最终误差为 {worst}%（{worst_model}）。",
-    "plateau_not_flat": "训练长度须满足与方案一起写明的规则：每个网络都到达平台期（在训练的最后四分之一内，各种子平均的训练误差变化小于 {limit} 个百分点）。此处不满足：{moves}，更长的训练可能改变判定所依据的数字。",
+    "plateau_not_flat": "训练长度须满足与方案一起写明的规则：每个网络都到达平台期（在训练的最后四分之一内，各种子平均的训练误差变化小于 {limit} 个百分点）。此处不满足：在最后四分之一内 {moves}（种子均值的最大值减最小值），因此该网络的最终数字并未稳定在限度以内：阅读用到它的判定时请考虑这一变化。",
     "plateau_not_converged": "训练长度须满足与方案一起写明的规则：最浅的普通网络和每个 ResNet 在每个种子下的训练误差都低于 {converged}%。此处不满足：{worst_model} 在某个种子下最终为 {worst}%，这次训练太短，无法说明深度的影响。",
 }
 

@@ -34,7 +34,7 @@ deciding (band about -1.3 to +2.8 around a 1-point margin)
 class DemoConfig:
     out_dir: str = "runs"
     quick: bool = False
-    """A sub-minute version: fewer iterations, two seeds, for a first look and for tests. Its
+    """A look of about a minute: fewer iterations, two seeds, for a first look and for tests. Its
     runs are too short to converge, so its verdicts are "cannot be judged"."""
     lang: str = "en"
     seeds: tuple[int, ...] = DEMO_SEEDS
@@ -57,7 +57,7 @@ def demo_degradation(cfg: DemoConfig, demo_dir: Path) -> DegradationConfig:
         depths=list(cfg.depths),
         seeds=list(cfg.seeds[:2] if cfg.quick else cfg.seeds),
         iterations=60 if cfg.quick else None,
-        # every 40 iterations (it reads the nets, it does not change their training)
+        # every 50 iterations (it reads the nets, it does not change their training)
         eval_points=4 if cfg.quick else 10,
         out_dir=str(demo_dir),
         name="degradation",

@@ -39,18 +39,23 @@ def environment() -> dict[str, Any]:
     return info
 
 
+CPU_CAPS = (
+    ("oneDNN", "ONEDNN_MAX_CPU_ISA"),
+    ("oneDNN", "DNNL_MAX_CPU_ISA"),
+    ("MKL", "MKL_ENABLE_INSTRUCTIONS"),
+)
+"""The environment variables that cap the instructions of torch's CPU libraries."""
+
+
 def cpu_kernels() -> str:
-    """The vector instructions torch's CPU kernels run with ("AVX512", "AVX2", ...): they set
-    the float rounding of a CPU result, so two machines agree bit for bit only where this
-    does. A cap on oneDNN's (convolutions) or MKL's instructions is named too."""
+    """The vector instructions torch's CPU kernels run with ("AVX512", "AVX2", ...), one of the
+    things that set the float rounding of a CPU result (oneDNN's own kernel and blocking choice
+    is another, not recorded). A cap on oneDNN's (convolutions) or MKL's instructions set in
+    the environment is named too."""
     import torch
 
     out = torch.backends.cpu.get_cpu_capability()
-    caps = [
-        f"{name} {os.environ[var]}"
-        for name, var in (("oneDNN", "ONEDNN_MAX_CPU_ISA"), ("MKL", "MKL_ENABLE_INSTRUCTIONS"))
-        if os.environ.get(var)
-    ]
+    caps = [f"{name} {os.environ[var]}" for name, var in CPU_CAPS if os.environ.get(var)]
     return out + (f" ({', '.join(caps)})" if caps else "")
 
 
