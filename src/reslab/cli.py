@@ -543,7 +543,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
         description="The degradation study on scikit-learn's digits (no download): plain and "
         "residual nets of 20 and 56 layers, 3 seeds each, one thread per net, then the "
         "gradient-flow and layer-response looks and a report in OUT/demo/report.html. About "
-        "4 minutes on a 2-core CPU; --quick (OUT/demo-quick) is a look of about a minute whose "
+        "4 minutes on a 2-core CPU; --quick (OUT/demo-quick, two seeds) is a look of about a minute whose "
         "runs are too short to judge. Re-running resumes an interrupted demo.",
     )
     p.add_argument(

@@ -54,6 +54,27 @@ def test_a_data_root_that_does_not_exist(capsys, tmp_path):
     assert f"data.root {missing} does not exist" in line and "not found" not in line
 
 
+def test_a_study_on_a_data_root_that_does_not_exist_says_so_before_training(capsys, tmp_path):
+    missing = tmp_path / "nowhere"
+    result = reslab(
+        capsys,
+        "study",
+        "degradation",
+        "--data",
+        "cifar10",
+        "--root",
+        missing,
+        "--iterations",
+        "20",
+        "--out",
+        tmp_path / "runs",
+    )
+    line = _one_error(result)
+    assert f"data.root {missing} does not exist" in line
+    # one line from the study itself: no progress bar, no net started
+    assert "training" not in result.text and not list((tmp_path / "runs").rglob("config.yaml"))
+
+
 def test_a_mistyped_weights_name_gets_a_did_you_mean(capsys, tmp_path):
     image = tmp_path / "x.png"
     Image.new("RGB", (32, 32)).save(image)

@@ -12,6 +12,7 @@ from typing import Any
 
 from reslab import reference
 from reslab.engine.config import load_config, read_recipe
+from reslab.engine.setup import load_builtin
 from reslab.errors import ConfigError
 from reslab.studies.common import (
     command_line,
@@ -245,6 +246,10 @@ def _run_degradation(cfg: DegradationConfig) -> Path:
     plans = plan_all(jobs)
     # A rerun that only reuses finished nets keeps the wall time of the run that trained them.
     earlier_wall = _earlier_wall_time(study_dir) if all(p == "done" for p in plans) else None
+    if any(p != "done" for p in plans):
+        # a wrong --root or a corrupt archive: one line now, not from each net's process
+        # after the progress bar has started
+        load_builtin(load_config(jobs[0].config, None))
     finished = train_all(jobs, workers, progress=cfg.progress, plans=plans)
     if not all(finished):
         print("stopped before every net finished; re-run the same command to continue", flush=True)
