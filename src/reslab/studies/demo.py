@@ -181,7 +181,7 @@ def _print_results(study_dir: Path) -> None:
         }
         trained = max(finals, key=lambda k: finals[k]) if finals else None
         print(
-            f"  schedule rule (reslab.studies.degradation.PLATEAU_RULE): "
+            f"  plateau rule (reslab.studies.degradation.PLATEAU_RULE): "
             f"{'holds' if plateau.get('held') else 'does not hold'}; largest move over the last "
             f"quarter {moves[worst]:.2f} points ({worst}, limit {plateau['limit']:g})"
             + (
