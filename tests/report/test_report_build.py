@@ -440,11 +440,20 @@ def test_a_truncated_study_says_which_iteration_its_numbers_are_from(
         return real(self, start, end, *args, **kwargs)
 
     monkeypatch.setattr(plt.Axes, "axvspan", spy)
+    titles = []
+    real_title = plt.Axes.set_title
+
+    def title_spy(self, label, *args, **kwargs):
+        titles.append(label)
+        return real_title(self, label, *args, **kwargs)
+
+    monkeypatch.setattr(plt.Axes, "set_title", title_spy)
     md = build_report(tmp_path, lang=lang).markdown.read_text(encoding="utf-8")
     header = next(x for x in md.splitlines() if train_col in x)
     assert test_col in header and final_col not in md and best_col not in md
     assert header.count("|") == 5  # model, train, test, paper: no best-validation column
     assert spans == [(300.0, 600)]
     if lang == "en":  # a constant rate has no drops to mark
+        assert "Running minibatch error during training" in " ".join(titles)
         assert "Running training error of the augmented minibatches" in md
         assert "learning-rate drops" not in md

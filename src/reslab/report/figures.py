@@ -61,11 +61,13 @@ def plot_training_curves(
     lang: str = "en",
     lr_drops: Sequence[float] = (),
     judged_after: float | None = None,
+    running: bool = False,
 ) -> Path:
     """Error (%) against iterations for each model: the mean over seeds, shaded ± std when there
     are several seeds. ``lr_drops``: the iterations where the learning rate falls (else read
     from the logged rates). ``judged_after``: the iteration after which a truncated study
-    judges its claims; that part of the run is shaded grey."""
+    judges its claims; that part of the run is shaded grey. ``running``: the training errors
+    are the running error of the minibatches, and the title says so."""
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {sorted(METRICS)}, got {metric!r}")
     w = _words(lang)
@@ -105,7 +107,8 @@ def plot_training_curves(
         _error_axis(ax, np.concatenate(shown))
     ax.set_xlabel(w["iterations"])
     ax.set_ylabel(w[metric])
-    ax.set_title(w["curves_train_title" if metric == "train_error" else "curves_test_title"])
+    title = "curves_running_title" if running else "curves_train_title"
+    ax.set_title(w[title if metric == "train_error" else "curves_test_title"])
     ax.grid(True, which="major", alpha=0.3)
     if shown:
         ax.legend(ncol=2)

@@ -169,7 +169,13 @@ def _degradation(study: StudyResult, ctx: Context) -> StudySection:
                     f"{study.key}-{metric.replace('_', '-')}",
                     caption,
                     lambda p, m=metric, j=judged_after: figures.plot_training_curves(
-                        runs, p, metric=m, lang=t.lang, lr_drops=drops, judged_after=j
+                        runs,
+                        p,
+                        metric=m,
+                        lang=t.lang,
+                        lr_drops=drops,
+                        judged_after=j,
+                        running=j is not None,
                     ),
                 )
             )
