@@ -17,7 +17,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from reslab.studies.degradation import CLAIMS, run_degradation, seed_subsets
+from reslab.studies.degradation import run_degradation, seed_subsets
 from reslab.studies.demo import DemoConfig, demo_degradation
 
 
@@ -53,7 +53,7 @@ def main() -> None:
 
     out = seed_subsets(runs, size=args.size)
     n = out["sets"]
-    print(f"\n{n} subsets of {args.size} seeds; verdicts ({', '.join(CLAIMS)}):")
+    print(f"\n{n} subsets of {args.size} seeds; verdicts ({', '.join(out['claims'])}):")
     for statuses, count in out["verdicts"].items():
         print(f"  {count:6d} ({100 * count / n:4.1f}%)  {' / '.join(statuses)}")
     print(f"sets with a claim 'not observed': {out['not_observed']}")

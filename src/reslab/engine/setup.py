@@ -146,6 +146,16 @@ def folder_pipeline(cfg: Config) -> str:
 def load_builtin(cfg: Config) -> rdata.DataSplits:
     """A built-in dataset's splits; a data.root that holds an image folder instead, or does not
     exist, is one line saying so."""
+    check_data_root(cfg)
+    d = cfg.data
+    return rdata.load_splits(
+        d.name, d.root, val_size=d.val_size, seed=d.split_seed, download=d.download
+    )
+
+
+def check_data_root(cfg: Config) -> None:
+    """Refuse, in one line, a built-in dataset's data.root that does not exist or holds an image
+    folder; cheap (nothing is read), so a caller can check before starting work."""
     d = cfg.data
     if d.root and not d.download:
         root = Path(d.root)
@@ -159,9 +169,6 @@ def load_builtin(cfg: Config) -> rdata.DataSplits:
                 f"data.root {root} is an image folder (train/<class>/...), not the {d.name} "
                 "archive: add data.name=folder to train on its images"
             )
-    return rdata.load_splits(
-        d.name, d.root, val_size=d.val_size, seed=d.split_seed, download=d.download
-    )
 
 
 def model_kwargs(cfg: Config) -> dict[str, Any]:

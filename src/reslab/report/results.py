@@ -256,9 +256,12 @@ def _claims_table(verdict: Mapping[str, Any], t: Wording) -> tuple[Table, list[s
             }
             if curve_run:
                 # the curve comparison it rests on gets its own row, judged as the others are
-                below = {k: names[k] for k in ("deep",)} | {"shallow": names["deep_plain"]}
                 add(
-                    t("claim_residual_below_plain", **below),
+                    t(
+                        "claim_residual_below_plain",
+                        deep=names["deep"],
+                        shallow=names["deep_plain"],
+                    ),
                     _gap_text(vs_deep_plain, t) + weakest(vs_deep_plain),
                     t("threshold_lower_curve", margin=margin),
                     vs_deep_plain,
@@ -278,8 +281,9 @@ def _claims_table(verdict: Mapping[str, Any], t: Wording) -> tuple[Table, list[s
             direction = c.get("direction", "worse")
             curve = c.get("judged_on") == "curve"
             threshold = t(THRESHOLD_KEY[direction] + ("_curve" if curve else ""), margin=margin)
-            if c.get("reason") == "truncated" and fmt.stat(c.get("gap"))[0] is not None:
-                measured = t("gap_not_judged", gap=fmt.gap(fmt.stat(c.get("gap"))[0]))
+            gap = fmt.stat(c.get("gap"))[0]
+            if c.get("reason") == "truncated" and gap is not None:
+                measured = t("gap_not_judged", gap=fmt.gap(gap))
             else:
                 measured = _gap_text(c, t) + weakest(c)
         add(t(f"claim_{key}", **names), measured, threshold, c)

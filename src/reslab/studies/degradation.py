@@ -12,7 +12,7 @@ from typing import Any
 
 from reslab import reference
 from reslab.engine.config import load_config, read_recipe
-from reslab.engine.setup import load_builtin
+from reslab.engine.setup import check_data_root
 from reslab.errors import ConfigError
 from reslab.studies.common import (
     command_line,
@@ -94,9 +94,9 @@ seed set: over all 1,140 three-seed subsets of seeds 0-19, part 2 always holds, 
 holds in 731 (64%); in the rest plain-56's mean moves 1.0 to 3.3 points over the last quarter
 (median move over all sets 0.77): single seeds still move by several points between
 evaluations at the last rate (seed 18: 44.7, 39.9, 41.1 at 400/450/500). The rule was not
-changed after this measurement (benchmarks/demo_seeds.py reproduces it). The demo's seeds 0 1 2 meet it. Every study records the
-measure for its own nets (results.json: "plateau") and the report shows it. mnist5k's 1500
-iterations have not been measured against the rule.
+changed after this measurement (benchmarks/demo_seeds.py reproduces it). The demo's seeds
+0 1 2 meet it. Every study records the measure for its own nets (results.json: "plateau")
+and the report shows it. mnist5k's 1500 iterations have not been measured against the rule.
 """
 
 RULE = Rule()
@@ -247,9 +247,9 @@ def _run_degradation(cfg: DegradationConfig) -> Path:
     # A rerun that only reuses finished nets keeps the wall time of the run that trained them.
     earlier_wall = _earlier_wall_time(study_dir) if all(p == "done" for p in plans) else None
     if any(p != "done" for p in plans):
-        # a wrong --root or a corrupt archive: one line now, not from each net's process
-        # after the progress bar has started
-        load_builtin(load_config(jobs[0].config, None))
+        # a wrong --root: one line now, not from each net's process after the progress bar
+        # has started
+        check_data_root(load_config(jobs[0].config, None))
     finished = train_all(jobs, workers, progress=cfg.progress, plans=plans)
     if not all(finished):
         print("stopped before every net finished; re-run the same command to continue", flush=True)
@@ -457,34 +457,33 @@ def seed_subsets(runs: list[dict[str, Any]], size: int = 3, rule: Rule = RULE) -
     runs' seeds: what a study with ``size`` seeds would have said, seed set by seed set. The
     subsets share seeds, so they are not independent trials: the counts describe these seeds.
 
-    Returns {"sets": n, "verdicts": {(status per claim, ...): count} in CLAIMS order,
-    "not_observed": sets with any claim "not observed", "plateau_held": count}."""
+    Returns {"claims": the claims' names, "sets": n, "verdicts": {(status per claim, ...):
+    count}, "not_observed": sets with any claim "not observed", "plateau_held": count}."""
     from itertools import combinations
 
     seeds = sorted({int(r["seed"]) for r in runs})
     if len(seeds) < size:
         raise ConfigError(f"{len(seeds)} seeds have no subset of {size}")
     verdicts: dict[tuple[str, ...], int] = {}
+    names: list[str] = []
     not_observed = held = 0
     for subset in combinations(seeds, size):
         chosen = [r for r in runs if int(r["seed"]) in subset]
         claims = verdict(summarise(chosen), rule)["claims"]
-        key = tuple(claims[c]["status"] for c in CLAIMS if c in claims)
+        names = list(claims)
+        key = tuple(c["status"] for c in claims.values())
         verdicts[key] = verdicts.get(key, 0) + 1
         not_observed += NOT_OBSERVED in key
         held += bool(plateau(chosen, rule)["held"])
     return {
         "seeds": seeds,
         "size": size,
+        "claims": names,
         "sets": sum(verdicts.values()),
         "verdicts": dict(sorted(verdicts.items(), key=lambda kv: -kv[1])),
         "not_observed": not_observed,
         "plateau_held": held,
     }
-
-
-CLAIMS = ("degradation", "residual_no_worse", "residual_lower", "shortcuts_fix")
-"""The study's claims, in the order the report shows them."""
 
 
 def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:

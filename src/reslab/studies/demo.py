@@ -26,8 +26,8 @@ to +6.49). Over all 1,140 three-seed subsets of seeds 0-19, 951 (83%) give seeds
 verdicts, the others "cannot be judged" where 0-2 say "observed", and none "not observed"
 (the subsets share seeds: this is evidence from 20 seeds; benchmarks/demo_seeds.py). A
 machine with other float rounding trains the same seeds along other paths; one run with AVX2
-kernels gave seeds 0-2's verdicts. Five seeds would cost two thirds more time and still leave one slow seed
-deciding (band about -1.3 to +2.8 around a 1-point margin)
+kernels gave seeds 0-2's verdicts. Five seeds would cost two thirds more time and still leave
+one slow seed deciding (band about -1.3 to +2.8 around a 1-point margin)
 (tests/studies/test_verdicts_hold.py)."""
 
 
