@@ -8,6 +8,17 @@ class ReslabError(Exception):
 
     exit_code = 2
 
+    def line(self) -> str:
+        """The message, also when a DataLoader worker raised the error: torch raises it again in
+        the main process with the worker's whole traceback as its message, whose last line
+        naming this class holds the error the worker raised."""
+        text = str(self)
+        if "Original Traceback" not in text:
+            return text
+        prefix = f"{type(self).__module__}.{type(self).__qualname__}: "
+        own = [line[len(prefix) :] for line in text.splitlines() if line.startswith(prefix)]
+        return own[-1] if own else text.splitlines()[0]
+
 
 class ConfigError(ReslabError):
     """A config file or override names an unknown key or holds a bad value."""

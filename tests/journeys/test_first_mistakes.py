@@ -43,6 +43,7 @@ def test_a_folder_given_to_a_recipe_without_data_name_folder(capsys, jpg_folder,
         )
     )
     assert "is an image folder" in line and "data.name=folder" in line
+    assert f"reslab data pack cifar10 --from {jpg_folder}" in line  # or its archive
     assert not (tmp_path / "cifar10_resnet20").exists()
 
 
@@ -73,6 +74,27 @@ def test_a_study_on_a_data_root_that_does_not_exist_says_so_before_training(caps
     assert f"data.root {missing} does not exist" in line
     # one line from the study itself: no progress bar, no net started
     assert "training" not in result.text and not list((tmp_path / "runs").rglob("config.yaml"))
+
+
+def test_a_study_given_the_image_folder_is_told_how_to_write_its_archive(
+    capsys, jpg_folder, tmp_path
+):
+    """The study reads the archive only, so "data.name=folder" is no advice for it; the line
+    names the pack command, and that command, typed as said, writes an archive of the folder."""
+    study = ["study", "degradation", "--data", "cifar10", "--iterations", "20"]
+    line = _one_error(reslab(capsys, *study, "--root", jpg_folder, "--out", tmp_path / "runs"))
+    assert "is an image folder" in line and "data.name=folder" not in line
+    advice = line.split("`")[1]
+    assert advice.startswith(f"reslab data pack cifar10 --from {jpg_folder} --root ")
+    archive = tmp_path / "archive"
+    result = reslab(capsys, *advice.split()[1:-1], archive)
+    assert result.rc == 0, result.text
+    assert (archive / "cifar-10-batches-py" / "test_batch").is_file()
+    # a corrupt file is one line naming it, and nothing is written
+    (jpg_folder / "train" / "dog" / "1.jpg").write_bytes(b"\xff\xd8\xff not a jpeg")
+    line = _one_error(reslab(capsys, *advice.split()[1:-1], tmp_path / "other"))
+    assert "dog/1.jpg" in line and "fix or remove it" in line
+    assert not (tmp_path / "other" / "cifar-10-batches-py").exists()
 
 
 def test_a_mistyped_weights_name_gets_a_did_you_mean(capsys, tmp_path):

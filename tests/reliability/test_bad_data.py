@@ -156,12 +156,16 @@ def test_a_bad_evaluation_image_is_warned_about_once_per_worker_not_per_evaluati
     assert 1 <= len(warned) <= 2, result.stderr
 
 
-def test_training_stops_when_a_folder_has_too_many_bad_images(rgb_folder, tmp_path):
+@pytest.mark.parametrize("workers", [0, 2])
+def test_training_stops_when_a_folder_has_too_many_bad_images(rgb_folder, tmp_path, workers):
+    """Also when a DataLoader worker process finds them: torch raises the worker's error again
+    with the worker's traceback as its message, and the user still gets the one line."""
     root = shutil.copytree(rgb_folder, tmp_path / "data")
     write_bad_images(root / "train" / "cat")
     result = reslab(
         *tiny(tmp_path, "f", *FOLDER_ARGS, f"data.root={root}", "data.batch_size=29"),
         "data.max_bad_files=2",
+        f"data.num_workers={workers}",
     )
     assert_clean_failure(result, "unreadable images", "max_bad_files=2")
 

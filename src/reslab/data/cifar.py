@@ -193,3 +193,76 @@ def _to_dataset(
     return ArrayDataset(
         torch.from_numpy(np.ascontiguousarray(images)), torch.from_numpy(labels), classes, name
     )
+
+
+def pack_cifar(
+    name: str, folder: str | Path, root: str | Path, *, seed: int = 0, workers: int | None = None
+) -> Path:
+    """Write ``root/cifar-10-batches-py/`` from a folder of the dataset's images laid out as
+    ``train/<class>/*`` and ``test/<class>/*`` (or ``val/``), as the public image copies of
+    CIFAR-10 are; returns the written folder.
+
+    The images are decoded by the decoder the folder pipeline trains with
+    (:func:`~reslab.data.folder_arrays.read_folder_arrays`), so ``data.name=cifar10`` on the
+    result and ``data.name=folder`` on ``folder`` see the same pixels. Every image must be
+    32x32 and readable: one that is not is one DataError naming it, and nothing is written.
+    Classes are the sorted folder names (CIFAR-10's own order for its class names). The
+    training images are shuffled with ``seed`` before they are cut into the five batches, as
+    the official batches hold the classes mixed (a validation hold-out is drawn from that order
+    by a seeded stratified split, so nothing depends on it). The folder appears whole or not at
+    all: it is written under a temporary name and renamed."""
+    import os
+    import shutil
+    import tempfile
+
+    from reslab.data.folder_arrays import read_folder_arrays
+
+    if name != "cifar10":
+        raise DataError(f"packing a folder is for cifar10 only, not {name}")
+    layout = CIFAR[name]
+    folder, root = Path(folder), Path(root)
+    target = root / layout.folder
+    if target.exists():
+        raise DataError(f"{target} already exists; remove it or choose another --root")
+    test_dir = next((folder / n for n in ("test", "val") if (folder / n).is_dir()), None)
+    if not (folder / "train").is_dir() or test_dir is None:
+        raise DataError(
+            f"{folder} must hold train/ and test/ (or val/) folders with one sub-folder per class"
+        )
+    # max_bad_files=0: the first unreadable file is an error, not an image left out
+    train = read_folder_arrays(folder / "train", max_bad_files=0, workers=workers)
+    test = read_folder_arrays(test_dir, max_bad_files=0, workers=workers)
+    for split in (train, test):
+        if split.image_shape != (3, 32, 32):
+            _, h, w = split.image_shape
+            raise DataError(
+                f"{split.name} holds {w}x{h} images; a CIFAR archive holds 32x32 ones "
+                "(train on the folder itself with data.name=folder)"
+            )
+    if train.classes != test.classes:
+        raise DataError(
+            f"{folder / 'train'} and {test_dir} have different class folders "
+            f"([{', '.join(train.classes)}] and [{', '.join(test.classes)}])"
+        )
+    order = torch.from_numpy(np.random.default_rng(seed).permutation(len(train.labels)))
+    images, labels = train.images[order].numpy(), train.labels[order].tolist()
+
+    def rows(batch: np.ndarray) -> np.ndarray:  # [N, 3, 32, 32] -> [N, 3072], channel-major
+        return np.ascontiguousarray(batch.reshape(len(batch), -1))
+
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{layout.folder}.", suffix=".tmp", dir=root))
+    try:
+        parts = np.array_split(np.arange(len(labels)), len(layout.train))
+        for file, part in zip(layout.train, parts):
+            batch = {b"data": rows(images[part]), layout.label_key: [labels[i] for i in part]}
+            (tmp / file).write_bytes(pickle.dumps(batch))
+        batch = {b"data": rows(test.images.numpy()), layout.label_key: test.labels.tolist()}
+        (tmp / layout.test).write_bytes(pickle.dumps(batch))
+        meta = {layout.names_key: [c.encode() for c in train.classes]}
+        (tmp / layout.meta).write_bytes(pickle.dumps(meta))
+        os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target

@@ -287,6 +287,8 @@ class ImageFolder(torch.utils.data.Dataset):
 
     def _record_bad(self, path: Path, exc: DataError) -> None:
         self.bad_files.add(path)
+        if self.max_bad_files == 0:  # no file may be left out
+            raise DataError(f"{exc}; fix or remove it")
         if len(self.bad_files) > self.max_bad_files:
             raise DataError(
                 f"{len(self.bad_files)} unreadable images in {self.root}, more than "

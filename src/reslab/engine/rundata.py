@@ -97,6 +97,17 @@ class RunData:
             x, y = self.train_augment(x, y, seed)
         return x, y
 
+    def close(self) -> None:
+        """Stop the worker processes the loaders keep (persistent workers). Needed when training
+        ends by an exception: its traceback keeps the loader's iterator alive, so torch's own
+        clean-up never runs, and at exit Python would wait forever for workers that ignore
+        SIGTERM (:func:`~reslab.engine.folder_setup.ignore_stop_signals`)."""
+        for loader in (self.train, *self.evals.values()):
+            iterator = getattr(loader, "_iterator", None)  # torch keeps it for persistent workers
+            if iterator is not None and hasattr(iterator, "_shutdown_workers"):
+                iterator._shutdown_workers()
+                loader._iterator = None
+
     def set_epoch(self, epoch: int) -> None:
         self.train.set_epoch(epoch) if hasattr(
             self.train, "set_epoch"

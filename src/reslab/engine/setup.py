@@ -153,9 +153,10 @@ def load_builtin(cfg: Config) -> rdata.DataSplits:
     )
 
 
-def check_data_root(cfg: Config) -> None:
+def check_data_root(cfg: Config, *, folder_ok: bool = True) -> None:
     """Refuse, in one line, a built-in dataset's data.root that does not exist or holds an image
-    folder; cheap (nothing is read), so a caller can check before starting work."""
+    folder; cheap (nothing is read), so a caller can check before starting work. ``folder_ok``:
+    the caller could train on the folder itself (data.name=folder), so the line says how."""
     d = cfg.data
     if d.root and not d.download:
         root = Path(d.root)
@@ -165,9 +166,15 @@ def check_data_root(cfg: Config) -> None:
                 f"{d.name} files, or add data.download=true"
             )
         if (root / "train").is_dir() and any(p.is_dir() for p in (root / "train").iterdir()):
+            ways = ["add data.name=folder to train on its images"] if folder_ok else []
+            if d.name == "cifar10":
+                ways.append(
+                    f"write the archive from them with `reslab data pack cifar10 --from "
+                    f"{root} --root DIR` and use DIR"
+                )
             raise DataError(
                 f"data.root {root} is an image folder (train/<class>/...), not the {d.name} "
-                "archive: add data.name=folder to train on its images"
+                f"archive" + (f": {', or '.join(ways)}" if ways else "")
             )
 
 

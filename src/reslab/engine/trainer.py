@@ -348,6 +348,8 @@ class _Trainer:
 
     def close(self) -> None:
         self.logger.close()
+        self.batches = None
+        self.data.close()
 
     # ------------------------------------------------------------------ the loop
     def fit(self) -> Run:

@@ -248,8 +248,8 @@ def _run_degradation(cfg: DegradationConfig) -> Path:
     earlier_wall = _earlier_wall_time(study_dir) if all(p == "done" for p in plans) else None
     if any(p != "done" for p in plans):
         # a wrong --root: one line now, not from each net's process after the progress bar
-        # has started
-        check_data_root(load_config(jobs[0].config, None))
+        # has started. The study reads the dataset itself, never an image folder.
+        check_data_root(load_config(jobs[0].config, None), folder_ok=False)
     finished = train_all(jobs, workers, progress=cfg.progress, plans=plans)
     if not all(finished):
         print("stopped before every net finished; re-run the same command to continue", flush=True)
