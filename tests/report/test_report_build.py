@@ -457,3 +457,20 @@ def test_a_truncated_study_says_which_iteration_its_numbers_are_from(
         assert "Running minibatch error during training" in " ".join(titles)
         assert "Running training error of the augmented minibatches" in md
         assert "learning-rate drops" not in md
+
+
+def test_the_terminal_names_each_claim_as_the_report_does(built_demo, capsys):
+    """`reslab demo` prints the verdicts before the report is opened: each with the words of
+    the report's verdict table, and the same status."""
+    from reslab.studies.demo import _print_results
+
+    _print_results(built_demo["root"] / "degradation")
+    printed = capsys.readouterr().out
+    rows = [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in _verdicts(built_demo["en"].markdown.read_text(encoding="utf-8")).splitlines()
+        if line.startswith("| The ") or line.startswith("| Shortcuts ")
+    ]
+    assert len(rows) == 4
+    for claim, *_, status in rows:
+        assert f"  {claim}: {status.split(':')[0]}" in printed, (claim, printed)

@@ -219,6 +219,26 @@ THRESHOLD_KEY = {
 }
 
 
+def _claim_nets(key: str, claims: Mapping[str, Any]) -> dict[str, str]:
+    """The nets a claim's sentence names: the deeper and the shallower (and for "shortcuts
+    fix", the deeper plain net as well)."""
+    c = claims.get(key) or {}
+    if key != "shortcuts_fix":
+        return {"deep": c.get("deep", fmt.MISSING), "shallow": c.get("shallow", fmt.MISSING)}
+    vs_deep_plain = c.get("deep_residual_vs_deep_plain") or {}
+    return {
+        "deep": vs_deep_plain.get("deep", fmt.MISSING),
+        "shallow": (claims.get("residual_no_worse") or {}).get("shallow", fmt.MISSING),
+        "deep_plain": vs_deep_plain.get("shallow", fmt.MISSING),
+    }
+
+
+def claim_title(key: str, claims: Mapping[str, Any], lang: str = "en") -> str:
+    """A claim as the report's verdict table names it, e.g. "The deeper plain net trains worse
+    (plain56 vs plain20)"; the terminal prints the same words."""
+    return Wording(lang)(f"claim_{key}", **_claim_nets(key, claims))
+
+
 def _claims_table(verdict: Mapping[str, Any], t: Wording) -> tuple[Table, list[str], str]:
     """The verdict on each claim as a table row and a sentence, and the rule applied."""
     claims = verdict["claims"]
@@ -247,13 +267,8 @@ def _claims_table(verdict: Mapping[str, Any], t: Wording) -> tuple[Table, list[s
         c = claims.get(key)
         if not c:
             continue
-        names = {"deep": c.get("deep", fmt.MISSING), "shallow": c.get("shallow", fmt.MISSING)}
+        names = _claim_nets(key, claims)
         if key == "shortcuts_fix":
-            names = {
-                "deep": vs_deep_plain.get("deep", fmt.MISSING),
-                "shallow": (claims.get("residual_no_worse") or {}).get("shallow", fmt.MISSING),
-                "deep_plain": vs_deep_plain.get("shallow", fmt.MISSING),
-            }
             if curve_run:
                 # the curve comparison it rests on gets its own row, judged as the others are
                 add(

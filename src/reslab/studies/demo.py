@@ -133,6 +133,8 @@ def _print_results(study_dir: Path) -> None:
     """The degradation study's numbers and verdicts on the terminal (the report has them too)."""
     import json
 
+    from reslab.report.results import claim_title
+
     results = json.loads((Path(study_dir) / "results.json").read_text())
     print("final training / test error % (mean ± std over seeds):", flush=True)
     for row in results.get("summary") or []:
@@ -160,7 +162,7 @@ def _print_results(study_dir: Path) -> None:
         status = claim_.get("status", "?")
         detail = ""
         if claim_.get("gap") is not None:
-            detail = f"{claim_['deep']} vs {claim_['shallow']}: {claim_['gap']:+.2f}"
+            detail = f"gap {claim_['gap']:+.2f}"  # the title names the two nets
             if claim_.get("low") is not None:
                 detail += (
                     f", band {claim_['low']:+.2f} to {claim_['high']:+.2f} "
@@ -168,7 +170,8 @@ def _print_results(study_dir: Path) -> None:
                 )
         why = _WHY.get(claim_.get("reason") or "", claim_.get("reason") or "")
         said = "; ".join(x for x in (detail, why) if x)
-        print(f"  {name.replace('_', ' ')}: {status}" + (f" ({said})" if said else ""), flush=True)
+        title = claim_title(name, claims)
+        print(f"  {title}: {status}" + (f" ({said})" if said else ""), flush=True)
     plateau = results.get("plateau") or {}
     nets = plateau.get("nets") or {}
     moves = {k: v["change"] for k, v in nets.items() if v.get("change") is not None}
