@@ -15,6 +15,7 @@ from reslab.studies import (
     run_responses,
     run_table6,
 )
+from reslab.studies.parallel import default_workers
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +45,10 @@ def test_degradation_writes_complete_results(degradation_dir):
         assert run["final"]["test_error"] == run["history"][-1]["test_error"]
         assert run["final"]["train_error"] == run["history"][-1]["train_error"]
     assert res["dataset"]["test"] == 360 and res["dataset"]["image_shape"] == [1, 8, 8]
+    # the setup names the threads each net trained with, not those of the process that started
+    # them, and how many nets shared the machine
+    assert res["env"]["torch_threads"] == 1
+    assert res["env"]["nets_at_once"] == default_workers(4, 1)
     assert {"degradation_observed", "residual_avoids_degradation"} <= set(res["verdict"])
     by = {r["model"]: r for r in res["summary"]}
     # the CIFAR 6n+2 nets on 1x8x8 digits, counted by hand (option A shortcuts have no

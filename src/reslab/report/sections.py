@@ -27,6 +27,7 @@ ENV_ROWS: tuple[tuple[str, str], ...] = (
     ("cpu_count", "env_cpu_count"),
     ("cpu_kernels", "env_cpu_kernels"),
     ("torch_threads", "env_torch_threads"),
+    ("nets_at_once", "env_nets_at_once"),
     ("cuda", "env_cuda"),
     ("platform", "env_platform"),
     ("python", "env_python"),

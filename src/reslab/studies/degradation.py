@@ -265,7 +265,8 @@ def _run_degradation(cfg: DegradationConfig) -> Path:
         "study": "degradation",
         "title": f"Degradation of plain nets with depth ({cfg.data})",
         "command": command_line(),
-        "env": environment(),
+        # the nets trained in their own processes: their thread count, not this process's
+        "env": {**environment(), "torch_threads": cfg.threads, "nets_at_once": workers},
         "config": {"study": asdict(cfg), "recipe": recipe},
         "dataset": _dataset_facts(runs, cfg.data),
         "seeds": list(cfg.seeds),
