@@ -376,9 +376,11 @@ def cmd_data(args: argparse.Namespace) -> int:
 
         if not args.source:
             raise ReslabError("reslab data pack needs --from FOLDER: the images' train/ and test/")
-        print(f"reading {args.source} (decoded once)", flush=True)
         path = pack_cifar(args.name, args.source, root)
-        print(f"{args.name}: archive written to {path}; train on it with --root {root}")
+        print(
+            f"{args.name}: archive written to {path}; use it with --root {root} (reslab study, "
+            f"eval) or data.root={root} (reslab train)"
+        )
         return 0
     path = download(args.name, root)
     print(f"{args.name}: verified files in {path}")
@@ -481,8 +483,10 @@ def cmd_study(args: argparse.Namespace) -> int:
                 train_on=args.train_on,
             )
         )
+    if not (out / "results.json").is_file():  # stopped before every net finished: it said so
+        return 0
     print(f"results: {out / 'results.json'}")
-    if not args.no_report and (out / "results.json").is_file():
+    if not args.no_report:
         from reslab.report import build_report
         from reslab.utils.claim import claim
 

@@ -15,9 +15,14 @@ class ReslabError(Exception):
         text = str(self)
         if "Original Traceback" not in text:
             return text
-        prefix = f"{type(self).__module__}.{type(self).__qualname__}: "
-        own = [line[len(prefix) :] for line in text.splitlines() if line.startswith(prefix)]
-        return own[-1] if own else text.splitlines()[0]
+        name = type(self).__qualname__
+        own = [
+            line.split(f"{name}: ", 1)[1]
+            for line in text.splitlines()
+            if line.startswith((f"{type(self).__module__}.{name}: ", f"{name}: "))
+        ]
+        lines = [line for line in text.splitlines() if line.strip()]
+        return own[-1] if own else lines[-1]
 
 
 class ConfigError(ReslabError):

@@ -68,11 +68,17 @@ def test_a_corrupt_file_is_one_error_naming_it_and_nothing_is_written(tmp_path):
     assert not (tmp_path / "archive" / "cifar-10-batches-py").exists()
 
 
+def _mixed_sizes(root):
+    _folder(root)
+    Image.new("RGB", (40, 32)).save(root / "train" / "cat" / "wide.png")
+
+
 @pytest.mark.parametrize(
     ("make", "message"),
     [
         (lambda root: _folder(root, size=64), "64x64 images; a CIFAR archive holds 32x32"),
-        (lambda root: _folder(root, per_class=(("train", 2),)), "must hold train/ and test/"),
+        (lambda root: _folder(root, per_class=(("train", 2),)), "must hold train/ and val/"),
+        (_mixed_sizes, "different sizes .*a CIFAR archive holds 32x32 images only"),
     ],
 )
 def test_a_folder_that_is_not_cifar_shaped_is_refused(tmp_path, make, message):
@@ -89,3 +95,59 @@ def test_an_existing_archive_is_never_overwritten(tmp_path):
     with pytest.raises(DataError, match="already exists"):
         pack_cifar("cifar10", tmp_path / "png", tmp_path / "archive", seed=1, workers=0)
     assert {p.name: p.read_bytes() for p in target.iterdir()} == before
+
+
+def test_a_root_it_cannot_use_is_refused_before_any_image_is_decoded(tmp_path, monkeypatch):
+    import reslab.data.folder_arrays as folder_arrays
+
+    _folder(tmp_path / "png")
+    monkeypatch.setattr(folder_arrays, "read_folder_arrays", None)  # decoding would fail
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(DataError, match="is a file, not a folder"):
+        pack_cifar("cifar10", tmp_path / "png", tmp_path / "a-file", workers=0)
+    # the image folder itself: the archive would sit beside train/, and a study given that
+    # folder would read it as an image folder
+    with pytest.raises(DataError, match="holds train/"):
+        pack_cifar("cifar10", tmp_path / "png", tmp_path / "png", workers=0)
+
+
+def test_a_failed_write_leaves_nothing_behind_and_says_so(tmp_path, monkeypatch):
+    import os
+
+    _folder(tmp_path / "png")
+
+    def full_disk(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    with pytest.raises(DataError, match="No space left on device.*nothing was written"):
+        pack_cifar("cifar10", tmp_path / "png", tmp_path / "archive", workers=0)
+    assert list((tmp_path / "archive").iterdir()) == []
+
+
+def test_the_archive_is_readable_by_whoever_may_read_new_files(tmp_path):
+    """Not only by its owner (a temporary folder is made private)."""
+    import os
+
+    _folder(tmp_path / "png")
+    old = os.umask(0o022)
+    try:
+        target = pack_cifar("cifar10", tmp_path / "png", tmp_path / "archive", workers=0)
+    finally:
+        os.umask(old)
+    assert target.stat().st_mode & 0o777 == 0o755
+
+
+def test_the_dataset_loader_given_the_image_folder_names_the_pack_command(tmp_path):
+    """Every command that reads the archive (eval --data cifar10, study table6, gradients...)
+    says how to get one from the folder; with the archive beside the images, it is read."""
+    import shutil
+
+    from reslab.data import load_splits
+
+    _folder(tmp_path / "png")
+    with pytest.raises(DataError, match=r"image folder .*`reslab data pack cifar10 --from .*png"):
+        load_splits("cifar10", tmp_path / "png")
+    target = pack_cifar("cifar10", tmp_path / "png", tmp_path / "archive", workers=0)
+    shutil.copytree(target, tmp_path / "png" / target.name)
+    assert load_splits("cifar10", tmp_path / "png").test.classes == CLASSES

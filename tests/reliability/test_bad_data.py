@@ -166,6 +166,7 @@ def test_training_stops_when_a_folder_has_too_many_bad_images(rgb_folder, tmp_pa
         *tiny(tmp_path, "f", *FOLDER_ARGS, f"data.root={root}", "data.batch_size=29"),
         "data.max_bad_files=2",
         f"data.num_workers={workers}",
+        timeout=60,  # it used to hang at exit, waiting for workers that ignore SIGTERM
     )
     assert_clean_failure(result, "unreadable images", "max_bad_files=2")
 

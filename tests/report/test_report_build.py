@@ -459,18 +459,26 @@ def test_a_truncated_study_says_which_iteration_its_numbers_are_from(
         assert "learning-rate drops" not in md
 
 
-def test_the_terminal_names_each_claim_as_the_report_does(built_demo, capsys):
+@pytest.mark.parametrize("observed", [True, False])
+def test_the_terminal_names_each_claim_as_the_report_does(tmp_path, synthetic, capsys, observed):
     """`reslab demo` prints the verdicts before the report is opened: each with the words of
-    the report's verdict table, and the same status."""
+    the report's verdict table, and the same status ("cannot be judged here" included)."""
     from reslab.studies.demo import _print_results
 
-    _print_results(built_demo["root"] / "degradation")
+    synthetic.write(tmp_path, synthetic.degradation(observed=observed))
+    markdown = build_report(tmp_path).markdown.read_text(encoding="utf-8")
+    capsys.readouterr()
+    _print_results(tmp_path)
     printed = capsys.readouterr().out
     rows = [
         [cell.strip() for cell in line.strip("|").split("|")]
-        for line in _verdicts(built_demo["en"].markdown.read_text(encoding="utf-8")).splitlines()
+        for line in _verdicts(markdown).splitlines()
         if line.startswith("| The ") or line.startswith("| Shortcuts ")
     ]
     assert len(rows) == 4
+    statuses = set()
     for claim, *_, status in rows:
-        assert f"  {claim}: {status.split(':')[0]}" in printed, (claim, printed)
+        status = status.split(":")[0]
+        statuses.add(status)
+        assert f"  {claim}: {status}" in printed, (claim, printed)
+    assert ("cannot be judged here" in statuses) == (not observed)

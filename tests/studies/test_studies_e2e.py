@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 
 from reslab.errors import ConfigError, ReslabError
 from reslab.studies import (
@@ -31,7 +32,12 @@ def degradation_dir(tmp_path_factory):
         name="deg",
         overrides=["train.tensorboard=false", "train.progress=false"],
     )
-    return run_degradation(cfg)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)  # the study's process; each net trains with the study's threads=1
+    try:
+        return run_degradation(cfg)
+    finally:
+        torch.set_num_threads(previous)
 
 
 def test_degradation_writes_complete_results(degradation_dir):
@@ -87,13 +93,17 @@ def test_degradation_rerun_reuses_finished_nets(degradation_dir):
         eval_points=3,
         out_dir=str(degradation_dir.parent),
         name="deg",
+        workers=1,
     )
-    wall = json.loads((degradation_dir / "results.json").read_text())["wall_time_s"]
+    earlier = json.loads((degradation_dir / "results.json").read_text())
     run_degradation(cfg)
     after = (degradation_dir / "runs" / "plain20_s0" / "final.safetensors").stat().st_mtime_ns
     assert before == after
-    # the report's "wall time of the whole study" stays the time of the run that trained
-    assert json.loads((degradation_dir / "results.json").read_text())["wall_time_s"] == wall
+    # the report's "wall time of the whole study" and "nets at once" stay those of the run
+    # that trained, not of this one, which trained nothing
+    res = json.loads((degradation_dir / "results.json").read_text())
+    assert res["wall_time_s"] == earlier["wall_time_s"]
+    assert res["env"]["nets_at_once"] == earlier["env"]["nets_at_once"] == default_workers(4, 1)
 
 
 def test_responses_from_degradation_run(degradation_dir, tmp_path):

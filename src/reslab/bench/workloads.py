@@ -143,9 +143,9 @@ class ReferencePipeline(Workload):
         self.run(x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True))
 
     def close(self) -> None:
-        it = getattr(self.loader, "_iterator", None)
-        if it is not None:
-            it._shutdown_workers()
+        from reslab.data.loader import shutdown_workers
+
+        shutdown_workers(self.loader)
         self.batches.close()
 
 

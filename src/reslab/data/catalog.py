@@ -161,10 +161,36 @@ def _missing(name: str, root: Path, what: str) -> DataError:
     )
 
 
+def images_instead_of_archive(name: str, root: Path, *, folder_ok: bool = True) -> str | None:
+    """ "ROOT is an image folder ..., not the NAME archive: what to do", when ``root`` holds
+    images as train/<class>/ and not the built-in dataset ``name``'s files (None otherwise);
+    cheap, nothing is read. ``folder_ok``: the caller could use the folder itself
+    (data.name=folder), so the text says how."""
+    import shlex
+
+    if name in cifar.CIFAR and cifar.find_cifar(name, _search_dirs(name, root)) is not None:
+        return None  # the archive is there, whatever else the folder holds
+    train = root / "train"
+    if not (train.is_dir() and any(p.is_dir() for p in train.iterdir())):
+        return None
+    ways = ["add data.name=folder to train on its images"] if folder_ok else []
+    if name == "cifar10":
+        ways.append(
+            f"write the archive from them with `reslab data pack cifar10 --from "
+            f"{shlex.quote(str(root))} --root DIR` and use DIR"
+        )
+    return f"{root} is an image folder (train/<class>/...), not the {name} archive" + (
+        f": {', or '.join(ways)}" if ways else ""
+    )
+
+
 def _cifar(name: str) -> Callable[[Path], tuple[ArrayDataset, ArrayDataset]]:
     def load(root: Path) -> tuple[ArrayDataset, ArrayDataset]:
         source = cifar.find_cifar(name, _search_dirs(name, root))
         if source is None:
+            instead = images_instead_of_archive(name, root, folder_ok=False)
+            if instead:
+                raise DataError(instead)
             layout = cifar.CIFAR[name]
             raise _missing(name, root, f"{layout.archive} (or its folder {layout.folder}/)")
         return cifar.read_cifar(name, source)

@@ -205,17 +205,21 @@ def pack_cifar(
     The images are decoded by the decoder the folder pipeline trains with
     (:func:`~reslab.data.folder_arrays.read_folder_arrays`), so ``data.name=cifar10`` on the
     result and ``data.name=folder`` on ``folder`` see the same pixels. Every image must be
-    32x32 and readable: one that is not is one DataError naming it, and nothing is written.
-    Classes are the sorted folder names (CIFAR-10's own order for its class names). The
-    training images are shuffled with ``seed`` before they are cut into the five batches, as
-    the official batches hold the classes mixed (a validation hold-out is drawn from that order
-    by a seeded stratified split, so nothing depends on it). The folder appears whole or not at
-    all: it is written under a temporary name and renamed."""
+    32x32 and readable: an unreadable file is one DataError naming it, other sizes one naming
+    the sizes, and nothing is written. Classes are the sorted folder names (CIFAR-10's own
+    order for its class names). The training images are shuffled with ``seed`` before they are
+    cut into the five batches, as the official batches hold the classes mixed (a validation
+    hold-out is drawn from that order by a seeded stratified split, so nothing depends on it).
+    The folder appears whole or not at all: it is written under a temporary name and renamed.
+
+    The batches are pickles with bytes keys (``b"data"``, ``b"labels"``), as the official
+    ones load with ``encoding="bytes"``; reslab reads them. Other readers that check the
+    official files' digests (torchvision's ``CIFAR10``) do not."""
     import os
     import shutil
     import tempfile
 
-    from reslab.data.folder_arrays import read_folder_arrays
+    from reslab.data.folder_arrays import read_train_and_test
 
     if name != "cifar10":
         raise DataError(f"packing a folder is for cifar10 only, not {name}")
@@ -224,33 +228,34 @@ def pack_cifar(
     target = root / layout.folder
     if target.exists():
         raise DataError(f"{target} already exists; remove it or choose another --root")
-    test_dir = next((folder / n for n in ("test", "val") if (folder / n).is_dir()), None)
-    if not (folder / "train").is_dir() or test_dir is None:
-        raise DataError(
-            f"{folder} must hold train/ and test/ (or val/) folders with one sub-folder per class"
-        )
-    # max_bad_files=0: the first unreadable file is an error, not an image left out
-    train = read_folder_arrays(folder / "train", max_bad_files=0, workers=workers)
-    test = read_folder_arrays(test_dir, max_bad_files=0, workers=workers)
+    if root.exists() and not root.is_dir():
+        raise DataError(f"--root {root} is a file, not a folder; choose a folder")
+    if (root / "train").is_dir():  # the archive would sit beside the images it came from
+        raise DataError(f"--root {root} holds train/: choose a folder outside the image folder")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=root).close()  # writable, before minutes of decoding
+    except OSError as exc:
+        raise DataError(f"cannot write to --root {root} ({exc.strerror}); choose another") from None
+    train, test = read_train_and_test(
+        folder,
+        max_bad_files=0,  # the first unreadable file is an error, not an image left out
+        workers=workers,
+        mixed_sizes="a CIFAR archive holds 32x32 images only",
+    )
     for split in (train, test):
         if split.image_shape != (3, 32, 32):
             _, h, w = split.image_shape
             raise DataError(
-                f"{split.name} holds {w}x{h} images; a CIFAR archive holds 32x32 ones "
-                "(train on the folder itself with data.name=folder)"
+                f"{folder / split.name} holds {w}x{h} images; a CIFAR archive holds 32x32 "
+                "ones (train on the folder itself with data.name=folder)"
             )
-    if train.classes != test.classes:
-        raise DataError(
-            f"{folder / 'train'} and {test_dir} have different class folders "
-            f"([{', '.join(train.classes)}] and [{', '.join(test.classes)}])"
-        )
     order = torch.from_numpy(np.random.default_rng(seed).permutation(len(train.labels)))
     images, labels = train.images[order].numpy(), train.labels[order].tolist()
 
     def rows(batch: np.ndarray) -> np.ndarray:  # [N, 3, 32, 32] -> [N, 3072], channel-major
         return np.ascontiguousarray(batch.reshape(len(batch), -1))
 
-    root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{layout.folder}.", suffix=".tmp", dir=root))
     try:
         parts = np.array_split(np.arange(len(labels)), len(layout.train))
@@ -261,7 +266,15 @@ def pack_cifar(
         (tmp / layout.test).write_bytes(pickle.dumps(batch))
         meta = {layout.names_key: [c.encode() for c in train.classes]}
         (tmp / layout.meta).write_bytes(pickle.dumps(meta))
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp's folder is the owner's alone; the archive is not
         os.replace(tmp, target)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise DataError(
+            f"writing {target} failed ({exc.strerror or exc}); nothing was written"
+        ) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -61,11 +61,13 @@ def read_folder_arrays(
     image_size: int | None = None,
     max_bad_files: int = 10,
     workers: int | None = None,
+    mixed_sizes: str = "set data.image_size=N to scale each to cover NxN and centre-crop it",
 ) -> ArrayDataset:
     """Every readable image of ``root/<class>/`` as one uint8 [N, 3, H, W] dataset, in the
     folder's order. ``image_size=None`` keeps the native size, which every image must share;
     ``image_size=S`` scales each image to cover S x S and centre-crops it. Bad files are left
-    out with a warning (at most ``max_bad_files``)."""
+    out with a warning (at most ``max_bad_files``). ``mixed_sizes``: what the error for images
+    of different sizes advises."""
     root = Path(root)
     size = None if image_size is None else (int(image_size), int(image_size))
     folder = ImageFolder(
@@ -84,8 +86,7 @@ def read_folder_arrays(
         if other is not None:
             raise DataError(
                 f"images in {root} have different sizes ({first[1]}x{first[2]} and "
-                f"{other[1]}x{other[2]}): set data.image_size=N to scale each to cover NxN "
-                "and centre-crop it"
+                f"{other[1]}x{other[2]}): {mixed_sizes}"
             )
         if batch is not None:
             images.append(batch)
@@ -95,6 +96,27 @@ def read_folder_arrays(
     return ArrayDataset(
         torch.cat(images), torch.cat(labels), list(folder.classes), root.name or str(root)
     )
+
+
+def read_train_and_test(root: Path, **kwargs: object) -> tuple[ArrayDataset, ArrayDataset]:
+    """``root/train`` and ``root/val`` (or ``root/test``) decoded whole by
+    :func:`read_folder_arrays` (``kwargs`` go to it); each dataset is named by its folder's
+    name. Both must have the same class folders."""
+    test_dir = next((root / n for n in ("test", "val") if (root / n).is_dir()), None)
+    if not (root / "train").is_dir() or test_dir is None:
+        raise DataError(
+            f"{root} must hold train/ and val/ (or test/) folders with one sub-folder per class"
+        )
+    print(f"reading {root / 'train'} and {test_dir} into memory (decoded once)", flush=True)
+    train = read_folder_arrays(root / "train", **kwargs)  # type: ignore[arg-type]
+    test = read_folder_arrays(test_dir, **kwargs)  # type: ignore[arg-type]
+    if train.classes != test.classes:
+        raise DataError(
+            f"{root / 'train'} and {test_dir} have different class folders "
+            f"([{', '.join(train.classes)}] and [{', '.join(test.classes)}])"
+        )
+    train.name, test.name = "train", test_dir.name
+    return train, test
 
 
 def load_folder_splits(
@@ -112,20 +134,9 @@ def load_folder_splits(
     from reslab.data.catalog import finish_splits
 
     root = Path(root)
-    test_dir = next((root / n for n in ("test", "val") if (root / n).is_dir()), None)
-    if not (root / "train").is_dir() or test_dir is None:
-        raise DataError(
-            f"{root} must hold train/ and val/ (or test/) folders with one sub-folder per class"
-        )
     kwargs = dict(image_size=image_size, max_bad_files=max_bad_files, workers=workers)
-    print(f"reading {root / 'train'} and {test_dir} into memory (decoded once)", flush=True)
-    train = read_folder_arrays(root / "train", **kwargs)
-    test = read_folder_arrays(test_dir, **kwargs)
-    if train.classes != test.classes:
-        raise DataError(
-            f"{root / 'train'} and {test_dir} have different class folders "
-            f"([{', '.join(train.classes)}] and [{', '.join(test.classes)}])"
-        )
+    train, test = read_train_and_test(root, **kwargs)
+    test_dir = root / test.name
     if train.image_shape != test.image_shape:
         raise DataError(
             f"{root / 'train'} and {test_dir} hold images of different sizes "

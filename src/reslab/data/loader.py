@@ -124,3 +124,21 @@ class DeviceLoader:
         else:
             shard = order[self.rank :: self.world_size]
         return shard.to(self.device)  # once per epoch
+
+
+def shutdown_workers(loader: object) -> None:
+    """Stop, now, the worker processes a torch DataLoader keeps between epochs (persistent
+    workers). Torch stops them when its iterator is freed; a traceback that holds the iterator
+    keeps it alive, and at exit Python waits for every worker. Torch's own shutdown ends a
+    worker that does not stop in time with SIGTERM, which reslab's training workers ignore
+    (:func:`~reslab.engine.folder_setup.ignore_stop_signals`), so one still alive after it is
+    killed. Anything else than a DataLoader with workers is left alone."""
+    iterator = getattr(loader, "_iterator", None)  # torch keeps it for persistent workers
+    if iterator is None or not hasattr(iterator, "_shutdown_workers"):
+        return
+    iterator._shutdown_workers()
+    for worker in getattr(iterator, "_workers", ()):
+        if worker.is_alive():
+            worker.kill()
+            worker.join()
+    loader._iterator = None  # type: ignore[attr-defined]

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from reslab import data as rdata
+from reslab.data.loader import shutdown_workers
 from reslab.data.spec import InputSpec
 from reslab.engine.config import Config
 from reslab.engine.distributed import DistInfo
@@ -98,15 +99,10 @@ class RunData:
         return x, y
 
     def close(self) -> None:
-        """Stop the worker processes the loaders keep (persistent workers). Needed when training
-        ends by an exception: its traceback keeps the loader's iterator alive, so torch's own
-        clean-up never runs, and at exit Python would wait forever for workers that ignore
-        SIGTERM (:func:`~reslab.engine.folder_setup.ignore_stop_signals`)."""
+        """Stop the worker processes the loaders keep: needed when training ends by an
+        exception, whose traceback keeps a loader's iterator (and so its workers) alive."""
         for loader in (self.train, *self.evals.values()):
-            iterator = getattr(loader, "_iterator", None)  # torch keeps it for persistent workers
-            if iterator is not None and hasattr(iterator, "_shutdown_workers"):
-                iterator._shutdown_workers()
-                loader._iterator = None
+            shutdown_workers(loader)
 
     def set_epoch(self, epoch: int) -> None:
         self.train.set_epoch(epoch) if hasattr(

@@ -165,17 +165,9 @@ def check_data_root(cfg: Config, *, folder_ok: bool = True) -> None:
                 f"data.root {root} does not exist: point it at the folder that holds the "
                 f"{d.name} files, or add data.download=true"
             )
-        if (root / "train").is_dir() and any(p.is_dir() for p in (root / "train").iterdir()):
-            ways = ["add data.name=folder to train on its images"] if folder_ok else []
-            if d.name == "cifar10":
-                ways.append(
-                    f"write the archive from them with `reslab data pack cifar10 --from "
-                    f"{root} --root DIR` and use DIR"
-                )
-            raise DataError(
-                f"data.root {root} is an image folder (train/<class>/...), not the {d.name} "
-                f"archive" + (f": {', or '.join(ways)}" if ways else "")
-            )
+        instead = rdata.catalog.images_instead_of_archive(d.name, root, folder_ok=folder_ok)
+        if instead:
+            raise DataError(f"data.root {instead}")
 
 
 def model_kwargs(cfg: Config) -> dict[str, Any]:

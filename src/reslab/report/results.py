@@ -236,7 +236,10 @@ def _claim_nets(key: str, claims: Mapping[str, Any]) -> dict[str, str]:
 def claim_title(key: str, claims: Mapping[str, Any], lang: str = "en") -> str:
     """A claim as the report's verdict table names it, e.g. "The deeper plain net trains worse
     (plain56 vs plain20)"; the terminal prints the same words."""
-    return Wording(lang)(f"claim_{key}", **_claim_nets(key, claims))
+    t = Wording(lang)
+    if not t.knows(f"claim_{key}"):  # a claim of another reslab version
+        return key.replace("_", " ")
+    return t(f"claim_{key}", **_claim_nets(key, claims))
 
 
 def _claims_table(verdict: Mapping[str, Any], t: Wording) -> tuple[Table, list[str], str]:

@@ -244,9 +244,11 @@ def _run_degradation(cfg: DegradationConfig) -> Path:
     ]
     workers = cfg.workers or default_workers(len(jobs), cfg.threads)
     plans = plan_all(jobs)
-    # A rerun that only reuses finished nets keeps the wall time of the run that trained them.
-    earlier_wall = _earlier_wall_time(study_dir) if all(p == "done" for p in plans) else None
-    if any(p != "done" for p in plans):
+    todo = sum(p != "done" for p in plans)
+    # A rerun that only reuses finished nets keeps what the run that trained them recorded.
+    earlier = _earlier_run(study_dir) if not todo else {}
+    nets_at_once = min(workers, todo) if todo else earlier.get("nets_at_once")
+    if todo:
         # a wrong --root: one line now, not from each net's process after the progress bar
         # has started. The study reads the dataset itself, never an image folder.
         check_data_root(load_config(jobs[0].config, None), folder_ok=False)
@@ -266,13 +268,13 @@ def _run_degradation(cfg: DegradationConfig) -> Path:
         "title": f"Degradation of plain nets with depth ({cfg.data})",
         "command": command_line(),
         # the nets trained in their own processes: their thread count, not this process's
-        "env": {**environment(), "torch_threads": cfg.threads, "nets_at_once": workers},
+        "env": {**environment(), "torch_threads": cfg.threads, "nets_at_once": nets_at_once},
         "config": {"study": asdict(cfg), "recipe": recipe},
         "dataset": _dataset_facts(runs, cfg.data),
         "seeds": list(cfg.seeds),
         "runs": runs,
         "summary": summarise(runs),
-        "wall_time_s": earlier_wall if earlier_wall is not None else time.perf_counter() - t0,
+        "wall_time_s": earlier.get("wall_time_s") or time.perf_counter() - t0,
         "paper": {
             "note": reference.DEGRADATION_CLAIM,
             "cifar10_test_error": {k: v.paper_error for k, v in reference.CIFAR10_TABLE6.items()},
@@ -288,13 +290,18 @@ def _run_degradation(cfg: DegradationConfig) -> Path:
     return study_dir
 
 
-def _earlier_wall_time(study_dir: Path) -> float | None:
-    """The wall time an earlier complete run of the study recorded, if any."""
+def _earlier_run(study_dir: Path) -> dict[str, Any]:
+    """What an earlier complete run of the study recorded about how it ran: its wall time and
+    how many nets it trained at once (absent keys: not recorded)."""
     try:
-        wall = json.loads((study_dir / "results.json").read_text()).get("wall_time_s")
+        results = json.loads((study_dir / "results.json").read_text())
+        wall, env = results.get("wall_time_s"), results.get("env") or {}
     except (OSError, ValueError, AttributeError):
-        return None
-    return float(wall) if isinstance(wall, (int, float)) else None
+        return {}
+    return {
+        "wall_time_s": float(wall) if isinstance(wall, (int, float)) else None,
+        "nets_at_once": env.get("nets_at_once") if isinstance(env, dict) else None,
+    }
 
 
 def is_truncated(cfg: DegradationConfig) -> bool:

@@ -134,6 +134,9 @@ def _print_results(study_dir: Path) -> None:
     import json
 
     from reslab.report.results import claim_title
+    from reslab.report.wording import Wording
+
+    words = Wording("en")
 
     results = json.loads((Path(study_dir) / "results.json").read_text())
     print("final training / test error % (mean ± std over seeds):", flush=True)
@@ -171,6 +174,8 @@ def _print_results(study_dir: Path) -> None:
         why = _WHY.get(claim_.get("reason") or "", claim_.get("reason") or "")
         said = "; ".join(x for x in (detail, why) if x)
         title = claim_title(name, claims)
+        if words.knows(f"status_{status}"):  # the report's words: "cannot be judged here"
+            status = words(f"status_{status}")
         print(f"  {title}: {status}" + (f" ({said})" if said else ""), flush=True)
     plateau = results.get("plateau") or {}
     nets = plateau.get("nets") or {}

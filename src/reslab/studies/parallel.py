@@ -122,7 +122,7 @@ def _train_here(
     try:
         for i, (config, resume) in zip(todo, configs):
             current.add(i)
-            done[i] = _train_one(config, resume, os.getppid())
+            done[i] = bool(_train_one(config, resume, parent=None))
             current.discard(i)
             finished.add(i)
             if not done[i]:
@@ -146,7 +146,7 @@ def _train_in_pool(
 
     with tempfile.TemporaryDirectory(prefix="reslab-pool-") as tmp:
         stop = Path(tmp) / "stop"  # once it exists, no worker starts another net
-        with _pool(workers, stop) as pool:
+        with _pool(workers, stop) as pool, _forward_sigterm(pool, stop):
             parent = os.getpid()
             futures = {
                 pool.submit(_train_one, c, r, parent, str(stop)): i
@@ -156,8 +156,11 @@ def _train_in_pool(
             while pending:
                 finished, pending = cf.wait(pending, timeout=POLL_S)
                 for f in finished:
-                    done[futures[f]] = f.result()  # re-raises a worker's error here
-                    if not done[futures[f]]:  # stopped by a signal: start nothing more
+                    result = f.result()  # re-raises a worker's error here
+                    done[futures[f]] = bool(result)
+                    if result is None:  # never started: the study is stopping
+                        continue
+                    if not result:  # stopped by a signal: start nothing more
                         stop.touch()
                         for other in pending:
                             other.cancel()
@@ -183,15 +186,18 @@ def _quiet(config: dict[str, Any], run_dir: Path) -> dict[str, Any]:
 
 
 def _train_one(
-    config: dict[str, Any], resume: str | None, parent: int, stop: str | None = None
-) -> bool:
+    config: dict[str, Any], resume: str | None, parent: int | None, stop: str | None = None
+) -> bool | None:
     """In a worker: train one net, its own output going to RUN_DIR/train.log (the terminal shows
-    the pool's one line). Nothing starts once the study's process has gone or asked to stop
-    (the file ``stop`` exists)."""
+    the pool's one line); whether it completed. ``parent``: the study's process, when this is a
+    pool worker; once it has gone, the worker exits, and nothing starts (None) once it asked
+    to stop (the file ``stop`` exists)."""
     import contextlib
 
-    if os.getppid() != parent or (stop is not None and os.path.exists(stop)):
-        return False
+    if parent is not None and os.getppid() != parent:  # the study is gone: so is this worker
+        os._exit(0)
+    if stop is not None and os.path.exists(stop):
+        return None
 
     from reslab.engine import train
     from reslab.engine.rundir import CREATED_ENV
@@ -201,13 +207,65 @@ def _train_one(
         os.environ[CREATED_ENV] = os.path.realpath(log.parent)
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "a") as f, contextlib.redirect_stdout(f), contextlib.redirect_stderr(f):
-        return train(config, resume=resume).status == "completed"
+        completed = train(config, resume=resume).status == "completed"
+    if parent is not None and os.getppid() != parent:  # stopped as the study died (_init_worker)
+        os._exit(0)
+    return completed
 
 
 def _init_worker() -> None:
+    """A pool worker. On Linux it gets a SIGTERM when the study's process dies, even by SIGKILL,
+    so that no net trains on for an hour without the study: a net in training takes SIGTERM as
+    "save a checkpoint and stop" (the trainer's own handler), and the worker then exits
+    (:func:`_train_one`). Between nets, SIGTERM ends the worker if the study is gone, and is
+    ignored while it lives (the study passes its own SIGTERM on to every worker)."""
+    import signal
+
     from reslab.utils.runtime import keep_freed_memory
 
     keep_freed_memory()
+    study = os.getppid()
+
+    def between_nets(signum: int, frame: object) -> None:
+        if os.getppid() != study:
+            os._exit(0)
+
+    signal.signal(signal.SIGTERM, between_nets)
+    if sys.platform.startswith("linux"):
+        import contextlib
+        import ctypes
+
+        # without prctl in the C library, the parent's pid is still checked before each net
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+class _forward_sigterm:
+    """While the pool trains: a SIGTERM to the study (``kill``, a scheduler) is passed on to
+    the workers, so each net in training saves a checkpoint and stops, and no queued net
+    starts (``stop``); the study then says what stopped, and re-running it continues."""
+
+    def __init__(self, pool: cf.ProcessPoolExecutor, stop: Path) -> None:
+        self.pool, self.stop, self.previous = pool, stop, None
+
+    def __enter__(self) -> None:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGTERM, self._handle)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.stop.touch()
+        for process in list(getattr(self.pool, "_processes", {}).values()):
+            if process.is_alive():
+                os.kill(process.pid, signum)
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
 
 
 class _pool:
