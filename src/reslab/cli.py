@@ -432,6 +432,25 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
 
 
 # ----------------------------------------------------------------------------- studies
+def _resumable(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Ctrl-C in a study or the demo: each net in training has saved a checkpoint; say how to go
+    on (the same command), and exit 130 as a stopped program does."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except KeyboardInterrupt:
+            print(
+                "interrupted: re-run the same command to continue (finished nets are reused, "
+                "stopped ones resume from their last checkpoint)",
+                file=sys.stderr,
+            )
+            return 130
+
+    return run
+
+
+@_resumable
 def cmd_study(args: argparse.Namespace) -> int:
     from reslab import studies
 
@@ -485,6 +504,10 @@ def cmd_study(args: argparse.Namespace) -> int:
         )
     if not (out / "results.json").is_file():  # stopped before every net finished: it said so
         return 0
+    if args.study == "degradation":
+        from reslab.studies.demo import print_results
+
+        print_results(out)
     print(f"results: {out / 'results.json'}")
     if not args.no_report:
         from reslab.report import build_report
@@ -543,6 +566,7 @@ def _add_study(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_study)
 
 
+@_resumable
 def cmd_demo(args: argparse.Namespace) -> int:
     from reslab.studies import DemoConfig, run_demo
 

@@ -64,8 +64,8 @@ def test_a_corrupt_file_is_one_error_naming_it_and_nothing_is_written(tmp_path):
     bad = tmp_path / "png" / "train" / "cat" / "2.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n truncated")
     with pytest.raises(DataError, match="2.png"):
-        pack_cifar("cifar10", tmp_path / "png", tmp_path / "archive", workers=0)
-    assert not (tmp_path / "archive" / "cifar-10-batches-py").exists()
+        pack_cifar("cifar10", tmp_path / "png", tmp_path / "archive" / "new", workers=0)
+    assert not (tmp_path / "archive").exists()  # not even the folder it would have written in
 
 
 def _mixed_sizes(root):
@@ -77,7 +77,7 @@ def _mixed_sizes(root):
     ("make", "message"),
     [
         (lambda root: _folder(root, size=64), "64x64 images; a CIFAR archive holds 32x32"),
-        (lambda root: _folder(root, per_class=(("train", 2),)), "must hold train/ and val/"),
+        (lambda root: _folder(root, per_class=(("train", 2),)), "must hold train/ and test/"),
         (_mixed_sizes, "different sizes .*a CIFAR archive holds 32x32 images only"),
     ],
 )
@@ -85,7 +85,7 @@ def test_a_folder_that_is_not_cifar_shaped_is_refused(tmp_path, make, message):
     make(tmp_path / "in")
     with pytest.raises(DataError, match=message):
         pack_cifar("cifar10", tmp_path / "in", tmp_path / "archive", workers=0)
-    assert not (tmp_path / "archive" / "cifar-10-batches-py").exists()
+    assert not (tmp_path / "archive").exists()
 
 
 def test_an_existing_archive_is_never_overwritten(tmp_path):
@@ -105,6 +105,11 @@ def test_a_root_it_cannot_use_is_refused_before_any_image_is_decoded(tmp_path, m
     (tmp_path / "a-file").write_text("")
     with pytest.raises(DataError, match="is a file, not a folder"):
         pack_cifar("cifar10", tmp_path / "png", tmp_path / "a-file", workers=0)
+    with pytest.raises(DataError, match="is a file, not a folder"):
+        pack_cifar("cifar10", tmp_path / "png", tmp_path / "a-file" / "sub", workers=0)
+    with pytest.raises(DataError, match="--from .*nope does not exist"):
+        pack_cifar("cifar10", tmp_path / "nope", tmp_path / "out" / "sub", workers=0)
+    assert not (tmp_path / "out").exists()
     # the image folder itself: the archive would sit beside train/, and a study given that
     # folder would read it as an image folder
     with pytest.raises(DataError, match="holds train/"):
@@ -121,8 +126,8 @@ def test_a_failed_write_leaves_nothing_behind_and_says_so(tmp_path, monkeypatch)
 
     monkeypatch.setattr(os, "replace", full_disk)
     with pytest.raises(DataError, match="No space left on device.*nothing was written"):
-        pack_cifar("cifar10", tmp_path / "png", tmp_path / "archive", workers=0)
-    assert list((tmp_path / "archive").iterdir()) == []
+        pack_cifar("cifar10", tmp_path / "png", tmp_path / "archive" / "new", workers=0)
+    assert not (tmp_path / "archive").exists()
 
 
 def test_the_archive_is_readable_by_whoever_may_read_new_files(tmp_path):

@@ -1,5 +1,5 @@
 """A study trains its nets in a pool of worker processes. Stopping the study, by SIGTERM (kill,
-a scheduler) or even by SIGKILL, must stop every net it started: each saves a checkpoint and
+a scheduler), Ctrl-C or even SIGKILL, must stop every net it started: each saves a checkpoint and
 its process ends, and no net trains on alone for an hour."""
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def _all_gone(processes: list[psutil.Process], timeout: float) -> list[psutil.Pr
     return alive
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
 def test_stopping_the_study_stops_every_net_it_started(tmp_path, signum):
     args = [*STUDY, "--out", str(tmp_path), "--name", "s", "train.checkpoint_every=20"]
     proc = start(*args, log=tmp_path / "log.txt")
@@ -60,10 +60,13 @@ def test_stopping_the_study_stops_every_net_it_started(tmp_path, signum):
         kill_tree(proc)
     text = (tmp_path / "log.txt").read_text()
     assert "Traceback" not in text, text
-    if signum == signal.SIGTERM:
+    if signum == signal.SIGTERM:  # a scheduler's clean stop, as `reslab train` takes it
         assert proc.returncode == 0, text
         assert "stopped before every net finished; re-run the same command" in text
-        assert "results:" not in text  # none were written
+    if signum == signal.SIGINT:  # Ctrl-C
+        assert proc.returncode == 130, text
+        assert "interrupted: re-run the same command to continue" in text
+    assert "results:" not in text  # none were written
     # each net that trained has a checkpoint to resume from, newer than the first one
     trained = [d for d in (tmp_path / "s" / "runs").iterdir() if (d / "checkpoints").is_dir()]
     assert len(trained) >= 2

@@ -463,12 +463,12 @@ def test_a_truncated_study_says_which_iteration_its_numbers_are_from(
 def test_the_terminal_names_each_claim_as_the_report_does(tmp_path, synthetic, capsys, observed):
     """`reslab demo` prints the verdicts before the report is opened: each with the words of
     the report's verdict table, and the same status ("cannot be judged here" included)."""
-    from reslab.studies.demo import _print_results
+    from reslab.studies.demo import print_results
 
     synthetic.write(tmp_path, synthetic.degradation(observed=observed))
     markdown = build_report(tmp_path).markdown.read_text(encoding="utf-8")
     capsys.readouterr()
-    _print_results(tmp_path)
+    print_results(tmp_path)
     printed = capsys.readouterr().out
     rows = [
         [cell.strip() for cell in line.strip("|").split("|")]
@@ -482,3 +482,4 @@ def test_the_terminal_names_each_claim_as_the_report_does(tmp_path, synthetic, c
         statuses.add(status)
         assert f"  {claim}: {status}" in printed, (claim, printed)
     assert ("cannot be judged here" in statuses) == (not observed)
+    assert "final training error (whole training set) / test error %" in printed

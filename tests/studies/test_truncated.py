@@ -162,8 +162,9 @@ def test_the_recipe_of_a_truncated_cifar_study_is_the_papers_first_iterations():
 
 
 @pytest.mark.slow
-def test_a_truncated_cifar_study_end_to_end(tmp_path):
+def test_a_truncated_cifar_study_end_to_end(tmp_path, capsys):
     from reslab.report import build_report
+    from reslab.studies.demo import print_results
 
     root = tmp_path / "data"
     write_cifar(root, "cifar10", archive=False, per_class_train=2)
@@ -194,6 +195,12 @@ def test_a_truncated_cifar_study_end_to_end(tmp_path):
     assert claims["degradation"]["steps"] == [6, 8]
     assert claims["residual_no_worse"]["reason"] == "truncated"
     assert results["verdict"]["metric"] == "running_train_error"
+    # the terminal (`reslab study` prints this) says which error its table holds, and when
+    capsys.readouterr()
+    print_results(study)
+    printed = capsys.readouterr().out
+    assert "running training error (the last minibatches) / test error % at iteration 8" in printed
+    assert "  The deeper plain net trains worse (plain56 vs plain20): " in printed
     paths = build_report(study)
     html = paths.html.read_text()
     # one test evaluation, at the end, is no curve: no test-error-during-training figure

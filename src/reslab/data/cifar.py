@@ -215,6 +215,7 @@ def pack_cifar(
     The batches are pickles with bytes keys (``b"data"``, ``b"labels"``), as the official
     ones load with ``encoding="bytes"``; reslab reads them. Other readers that check the
     official files' digests (torchvision's ``CIFAR10``) do not."""
+    import contextlib
     import os
     import shutil
     import tempfile
@@ -228,15 +229,16 @@ def pack_cifar(
     target = root / layout.folder
     if target.exists():
         raise DataError(f"{target} already exists; remove it or choose another --root")
-    if root.exists() and not root.is_dir():
-        raise DataError(f"--root {root} is a file, not a folder; choose a folder")
+    if not folder.is_dir():
+        raise DataError(f"--from {folder} does not exist or is not a folder")
     if (root / "train").is_dir():  # the archive would sit beside the images it came from
         raise DataError(f"--root {root} holds train/: choose a folder outside the image folder")
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=root).close()  # writable, before minutes of decoding
-    except OSError as exc:
-        raise DataError(f"cannot write to --root {root} ({exc.strerror}); choose another") from None
+    # checked before minutes of decoding, and nothing is created until the images are read
+    existing = next(p for p in (root, *root.parents) if p.exists())
+    if not existing.is_dir():
+        raise DataError(f"--root {root}: {existing} is a file, not a folder; choose a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise DataError(f"cannot write to --root {root} ({existing} is read-only); choose another")
     train, test = read_train_and_test(
         folder,
         max_bad_files=0,  # the first unreadable file is an error, not an image left out
@@ -256,7 +258,11 @@ def pack_cifar(
     def rows(batch: np.ndarray) -> np.ndarray:  # [N, 3, 32, 32] -> [N, 3072], channel-major
         return np.ascontiguousarray(batch.reshape(len(batch), -1))
 
-    tmp = Path(tempfile.mkdtemp(prefix=f".{layout.folder}.", suffix=".tmp", dir=root))
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{layout.folder}.", suffix=".tmp", dir=root))
+    except OSError as exc:
+        raise DataError(f"cannot write to --root {root} ({exc.strerror}); choose another") from None
     try:
         parts = np.array_split(np.arange(len(labels)), len(layout.train))
         for file, part in zip(layout.train, parts):
@@ -270,12 +276,15 @@ def pack_cifar(
         os.umask(umask)
         tmp.chmod(0o777 & ~umask)  # mkdtemp's folder is the owner's alone; the archive is not
         os.replace(tmp, target)
-    except OSError as exc:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise DataError(
-            f"writing {target} failed ({exc.strerror or exc}); nothing was written"
-        ) from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        for made in (root, *root.parents):  # the folders made above, if still empty
+            if made == existing:
+                break
+            with contextlib.suppress(OSError):
+                made.rmdir()
+        if isinstance(exc, OSError):
+            reason = exc.strerror or exc
+            raise DataError(f"writing {target} failed ({reason}); nothing was written") from None
         raise
     return target

@@ -99,13 +99,13 @@ def read_folder_arrays(
 
 
 def read_train_and_test(root: Path, **kwargs: object) -> tuple[ArrayDataset, ArrayDataset]:
-    """``root/train`` and ``root/val`` (or ``root/test``) decoded whole by
+    """``root/train`` and ``root/test`` (or ``root/val``) decoded whole by
     :func:`read_folder_arrays` (``kwargs`` go to it); each dataset is named by its folder's
     name. Both must have the same class folders."""
     test_dir = next((root / n for n in ("test", "val") if (root / n).is_dir()), None)
     if not (root / "train").is_dir() or test_dir is None:
         raise DataError(
-            f"{root} must hold train/ and val/ (or test/) folders with one sub-folder per class"
+            f"{root} must hold train/ and test/ (or val/) folders with one sub-folder per class"
         )
     print(f"reading {root / 'train'} and {test_dir} into memory (decoded once)", flush=True)
     train = read_folder_arrays(root / "train", **kwargs)  # type: ignore[arg-type]

@@ -92,7 +92,7 @@ def build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
     eval_dir = next((root / n for n in ("test", "val") if (root / n).is_dir()), None)
     if not train_dir.is_dir() or eval_dir is None:
         raise DataError(
-            f"{root} must hold train/ and val/ (or test/) folders with one sub-folder per class"
+            f"{root} must hold train/ and test/ (or val/) folders with one sub-folder per class"
         )
     image_size = d.image_size or 224
     mean, std = rdata.IMAGENET_MEAN, rdata.IMAGENET_STD

@@ -86,7 +86,7 @@ def run_demo(cfg: DemoConfig) -> Path:
         )
         study_dir = run_degradation(deg)
         phases["training"] = time.perf_counter() - t0
-        _print_results(study_dir)
+        print_results(study_dir)
         print(
             f"[2/{steps}] gradient flow at initialisation, after the first steps and after "
             "training",
@@ -129,8 +129,8 @@ _WHY = {
 """Why a verdict cannot be judged, in words (the report says it at length)."""
 
 
-def _print_results(study_dir: Path) -> None:
-    """The degradation study's numbers and verdicts on the terminal (the report has them too)."""
+def print_results(study_dir: Path) -> None:
+    """A degradation study's numbers and verdicts on the terminal (the report has them too)."""
     import json
 
     from reslab.report.results import claim_title
@@ -139,7 +139,14 @@ def _print_results(study_dir: Path) -> None:
     words = Wording("en")
 
     results = json.loads((Path(study_dir) / "results.json").read_text())
-    print("final training / test error % (mean ± std over seeds):", flush=True)
+    if results.get("train_curve") == "running":  # the first iterations of a longer schedule
+        runs = results.get("runs") or [{}]
+        steps = [h.get("step") for h in runs[0].get("history") or []]
+        at = f" at iteration {steps[-1]}" if steps else ""
+        header = f"running training error (the last minibatches) / test error %{at}"
+    else:
+        header = "final training error (whole training set) / test error %"
+    print(f"{header} (mean ± std over seeds):", flush=True)
     for row in results.get("summary") or []:
 
         def cell(key: str, row: dict = row) -> str:
@@ -168,8 +175,8 @@ def _print_results(study_dir: Path) -> None:
             detail = f"gap {claim_['gap']:+.2f}"  # the title names the two nets
             if claim_.get("low") is not None:
                 detail += (
-                    f", band {claim_['low']:+.2f} to {claim_['high']:+.2f} "
-                    f"(t {claim_['t']:.2f}, df {claim_['df']:.1f})"
+                    f", band {claim_['low']:+.2f} to {claim_['high']:+.2f}, "
+                    f"t {claim_['t']:.2f}, df {claim_['df']:.1f}"
                 )
         why = _WHY.get(claim_.get("reason") or "", claim_.get("reason") or "")
         said = "; ".join(x for x in (detail, why) if x)
