@@ -12,7 +12,9 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -107,7 +109,6 @@ def _train_here(
     line: _Overall,
 ) -> None:
     """One worker: train in this process, one net after another (no pool to start)."""
-    import threading
 
     finished: set[int] = set()
     current: set[int] = set()
@@ -146,7 +147,7 @@ def _train_in_pool(
 
     with tempfile.TemporaryDirectory(prefix="reslab-pool-") as tmp:
         stop = Path(tmp) / "stop"  # once it exists, no worker starts another net
-        with _pool(workers, stop) as pool, _forward_sigterm(pool, stop):
+        with _pool(workers, stop) as pool:
             parent = os.getpid()
             futures = {
                 pool.submit(_train_one, c, r, parent, str(stop)): i
@@ -219,8 +220,6 @@ def _init_worker() -> None:
     "save a checkpoint and stop" (the trainer's own handler), and the worker then exits
     (:func:`_train_one`). Between nets, SIGTERM ends the worker if the study is gone, and is
     ignored while it lives (the study passes its own SIGTERM on to every worker)."""
-    import signal
-
     from reslab.utils.runtime import keep_freed_memory
 
     keep_freed_memory()
@@ -240,41 +239,18 @@ def _init_worker() -> None:
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-class _forward_sigterm:
-    """While the pool trains: a SIGTERM to the study (``kill``, a scheduler) is passed on to
-    the workers, so each net in training saves a checkpoint and stops, and no queued net
-    starts (``stop``); the study then says what stopped, and re-running it continues."""
-
-    def __init__(self, pool: cf.ProcessPoolExecutor, stop: Path) -> None:
-        self.pool, self.stop, self.previous = pool, stop, None
-
-    def __enter__(self) -> None:
-        import signal
-        import threading
-
-        if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGTERM, self._handle)
-
-    def _handle(self, signum: int, frame: object) -> None:
-        self.stop.touch()
-        for process in list(getattr(self.pool, "_processes", {}).values()):
-            if process.is_alive():
-                os.kill(process.pid, signum)
-
-    def __exit__(self, *exc: object) -> None:
-        import signal
-
-        if self.previous is not None:
-            signal.signal(signal.SIGTERM, self.previous)
-
-
 class _pool:
     """A spawn-based process pool (fork after torch has run threads can hang). Workers start
-    with idle OpenMP threads sleeping, as reslab's CPU training processes do."""
+    with idle OpenMP threads sleeping, as reslab's CPU training processes do.
+
+    Stopping: on Ctrl-C or an error in the study, and on a SIGTERM to the study (``kill``, a
+    scheduler) while the pool is open, each net in training is asked to save a checkpoint and
+    stop (SIGTERM to the workers), and no queued net starts (the file ``stop``)."""
 
     def __init__(self, workers: int, stop: Path) -> None:
         self.workers = workers
         self.stop = stop
+        self.previous: Any = None
 
     def __enter__(self) -> cf.ProcessPoolExecutor:
         from reslab.utils.runtime import CPU_TRAINING_ENV
@@ -296,14 +272,22 @@ class _pool:
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGTERM, lambda *_: self.stop_nets())
         return self.pool
 
+    def stop_nets(self) -> None:
+        """Ask each net to save and stop; start no other."""
+        self.stop.touch()  # first, so that no worker starts a queued net
+        for process in list(getattr(self.pool, "_processes", {}).values()):
+            if process.is_alive():
+                process.terminate()  # SIGTERM: the trainer saves at its next step
+
     def __exit__(self, exc_type: object, *exc: object) -> None:
-        if exc_type is not None:  # Ctrl-C or an error here: ask each net to checkpoint and stop
-            self.stop.touch()  # first, so that no worker starts a queued net
-            for process in list(getattr(self.pool, "_processes", {}).values()):
-                if process.is_alive():
-                    process.terminate()  # SIGTERM: the trainer saves at its next step
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+        if exc_type is not None:  # Ctrl-C or an error here
+            self.stop_nets()
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
