@@ -505,7 +505,7 @@ def cmd_study(args: argparse.Namespace) -> int:
     if not (out / "results.json").is_file():  # stopped before every net finished: it said so
         return 0
     if args.study == "degradation":
-        from reslab.studies.demo import print_results
+        from reslab.studies.degradation import print_results
 
         print_results(out)
     print(f"results: {out / 'results.json'}")

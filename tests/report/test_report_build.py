@@ -463,7 +463,7 @@ def test_a_truncated_study_says_which_iteration_its_numbers_are_from(
 def test_the_terminal_names_each_claim_as_the_report_does(tmp_path, synthetic, capsys, observed):
     """`reslab demo` prints the verdicts before the report is opened: each with the words of
     the report's verdict table, and the same status ("cannot be judged here" included)."""
-    from reslab.studies.demo import print_results
+    from reslab.studies.degradation import print_results
 
     synthetic.write(tmp_path, synthetic.degradation(observed=observed))
     markdown = build_report(tmp_path).markdown.read_text(encoding="utf-8")

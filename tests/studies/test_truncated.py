@@ -164,7 +164,7 @@ def test_the_recipe_of_a_truncated_cifar_study_is_the_papers_first_iterations():
 @pytest.mark.slow
 def test_a_truncated_cifar_study_end_to_end(tmp_path, capsys):
     from reslab.report import build_report
-    from reslab.studies.demo import print_results
+    from reslab.studies.degradation import print_results
 
     root = tmp_path / "data"
     write_cifar(root, "cifar10", archive=False, per_class_train=2)

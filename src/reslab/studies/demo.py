@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from reslab.errors import ConfigError
-from reslab.studies.degradation import DegradationConfig, run_degradation
+from reslab.studies.degradation import DegradationConfig, print_results, run_degradation
 from reslab.studies.gradients import GradientsConfig, run_gradients
 from reslab.studies.responses import ResponsesConfig, run_responses
 
@@ -112,101 +112,6 @@ def run_demo(cfg: DemoConfig) -> Path:
     _print_time(t0, phases)
     print(f"report: {paths.html.resolve()}", flush=True)
     return paths.html
-
-
-_WHY = {
-    "missing": "no result",
-    "short_run": "runs shorter than the recipe",
-    "truncated": "the first iterations say nothing about the end of training",
-    "degradation_unjudged": "the degradation itself cannot be judged",
-    "residual_cannot_be_judged": "a comparison it needs cannot be judged",
-    "nothing_to_fix": "the plain nets did not degrade",
-    "not_converged": "the shallower net did not converge",
-    "one_seed": "one seed gives no spread",
-    "floor": "the shallower net is already near 0%",
-    "spread": "the seeds disagree too much",
-}
-"""Why a verdict cannot be judged, in words (the report says it at length)."""
-
-
-def print_results(study_dir: Path) -> None:
-    """A degradation study's numbers and verdicts on the terminal (the report has them too)."""
-    import json
-
-    from reslab.report.results import claim_title
-    from reslab.report.wording import Wording
-
-    words = Wording("en")
-
-    results = json.loads((Path(study_dir) / "results.json").read_text())
-    if results.get("train_curve") == "running":  # the first iterations of a longer schedule
-        runs = results.get("runs") or [{}]
-        steps = [h.get("step") for h in runs[0].get("history") or []]
-        at = f" at iteration {steps[-1]}" if steps else ""
-        header = f"running training error (the last minibatches) / test error %{at}"
-    else:
-        header = "final training error (whole training set) / test error %"
-    print(f"{header} (mean ± std over seeds):", flush=True)
-    for row in results.get("summary") or []:
-
-        def cell(key: str, row: dict = row) -> str:
-            stat = row.get(key) or {}
-            if stat.get("mean") is None:
-                return "-"
-            std = stat.get("std")
-            return f"{stat['mean']:.2f}" + (f" ± {std:.2f}" if std is not None else "")
-
-        print(
-            f"  {row['model']:<10} {cell('final_train_error'):>15} {cell('final_test_error'):>15}"
-        )
-    verdict = results.get("verdict") or {}
-    claims = verdict.get("claims") or {}
-    rule = verdict.get("rule") or {}
-    if claims and rule.get("interval") == "welch_t":
-        print(
-            f"verdicts (the gap deep - shallow in points; its Welch t {100 * rule['confidence']:g}% "
-            f"band must clear the {rule['margin']:g}-point margin):",
-            flush=True,
-        )
-    for name, claim_ in claims.items():
-        status = claim_.get("status", "?")
-        detail = ""
-        if claim_.get("gap") is not None:
-            detail = f"gap {claim_['gap']:+.2f}"  # the title names the two nets
-            if claim_.get("low") is not None:
-                detail += (
-                    f", band {claim_['low']:+.2f} to {claim_['high']:+.2f}, "
-                    f"t {claim_['t']:.2f}, df {claim_['df']:.1f}"
-                )
-        why = _WHY.get(claim_.get("reason") or "", claim_.get("reason") or "")
-        said = "; ".join(x for x in (detail, why) if x)
-        title = claim_title(name, claims)
-        if words.knows(f"status_{status}"):  # the report's words: "cannot be judged here"
-            status = words(f"status_{status}")
-        print(f"  {title}: {status}" + (f" ({said})" if said else ""), flush=True)
-    plateau = results.get("plateau") or {}
-    nets = plateau.get("nets") or {}
-    moves = {k: v["change"] for k, v in nets.items() if v.get("change") is not None}
-    if moves:
-        worst = max(moves, key=lambda k: moves[k])
-        finals = {
-            k: v["worst_final"]
-            for k, v in nets.items()
-            if v.get("must_converge") and v.get("worst_final") is not None
-        }
-        trained = max(finals, key=lambda k: finals[k]) if finals else None
-        print(
-            f"  plateau rule (reslab.studies.degradation.PLATEAU_RULE): "
-            f"{'holds' if plateau.get('held') else 'does not hold'}; largest move over the last "
-            f"quarter {moves[worst]:.2f} points ({worst}, limit {plateau['limit']:g})"
-            + (
-                f", worst final training error of the nets that must converge "
-                f"{finals[trained]:.2f}% ({trained}, limit {plateau['converged_below']:g}%)"
-                if trained
-                else ""
-            ),
-            flush=True,
-        )
 
 
 def _print_time(t0: float, phases: dict[str, float]) -> None:
