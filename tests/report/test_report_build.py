@@ -459,27 +459,47 @@ def test_a_truncated_study_says_which_iteration_its_numbers_are_from(
         assert "learning-rate drops" not in md
 
 
-@pytest.mark.parametrize("observed", [True, False])
-def test_the_terminal_names_each_claim_as_the_report_does(tmp_path, synthetic, capsys, observed):
+@pytest.mark.parametrize(
+    ("lang", "observed"), [("en", True), ("en", False), ("zh", True), ("zh", False)]
+)
+def test_the_terminal_names_each_claim_as_the_report_does(
+    tmp_path, synthetic, capsys, lang, observed
+):
     """`reslab demo` prints the verdicts before the report is opened: each with the words of
-    the report's verdict table, and the same status ("cannot be judged here" included)."""
+    the report's verdict table in the report's language, the same status ("cannot be judged
+    here" included) and the same reason; "shortcuts fix" with the comparison it adds."""
+    import json
+
+    from reslab.report.results import claim_title
+    from reslab.report.wording import Wording
     from reslab.studies.degradation import print_results
 
+    t = Wording(lang)
     synthetic.write(tmp_path, synthetic.degradation(observed=observed))
-    markdown = build_report(tmp_path).markdown.read_text(encoding="utf-8")
+    markdown = build_report(tmp_path, lang=lang).markdown.read_text(encoding="utf-8")
     capsys.readouterr()
-    print_results(tmp_path)
+    print_results(tmp_path, lang=lang)
     printed = capsys.readouterr().out
-    rows = [
-        [cell.strip() for cell in line.strip("|").split("|")]
+    claims = json.loads((tmp_path / "results.json").read_text())["verdict"]["claims"]
+    rows = {
+        cells[0]: cells[-1]
         for line in _verdicts(markdown).splitlines()
-        if line.startswith("| The ") or line.startswith("| Shortcuts ")
-    ]
-    assert len(rows) == 4
+        if line.startswith("| ")
+        for cells in [[cell.strip() for cell in line.strip("|").split("|")]]
+    }
+    colon = "：" if lang == "zh" else ": "
     statuses = set()
-    for claim, *_, status in rows:
-        status = status.split(":")[0]
+    for key in claims:
+        title = claim_title(key, claims, lang)
+        status, _, reason = rows[title].partition(colon)  # the report's "status: reason"
         statuses.add(status)
-        assert f"  {claim}: {status}" in printed, (claim, printed)
-    assert ("cannot be judged here" in statuses) == (not observed)
-    assert "final training error (whole training set) / test error %" in printed
+        line = next(x for x in printed.splitlines() if x.startswith(f"  {title}"))
+        assert line.startswith(f"  {title}{colon}{status}"), (line, status)
+        assert reason in line, (line, reason)
+    assert len(claims) == 4
+    assert (t("status_cannot be judged") in statuses) == (not observed)
+    assert t("term_header_final") in printed
+    fix = claims["shortcuts_fix"]["deep_residual_vs_deep_plain"]
+    line = next(x for x in printed.splitlines() if claim_title("shortcuts_fix", claims, lang) in x)
+    vs = t("term_vs", deep=fix["deep"], shallow=fix["shallow"], detail="")
+    assert vs + t("term_gap_only", gap=f"{fix['gap']:+.2f}") in line, line

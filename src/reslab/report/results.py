@@ -253,8 +253,9 @@ def _claims_table(verdict: Mapping[str, Any], t: Wording) -> tuple[Table, list[s
 
     def add(claim: str, measured: str, threshold: str, c: Mapping[str, Any]) -> None:
         status = t(f"status_{c.get('status', 'cannot be judged')}")
-        reason = _reason(c, rule, t)
-        rows.append((claim, measured, threshold, status + (f": {reason}" if reason else "")))
+        reason = claim_reason(c, rule, t)
+        verdict = t("status_reason", status=status, reason=reason) if reason else status
+        rows.append((claim, measured, threshold, verdict))
         lines.append(
             t("verdict_line_reason", claim=claim, status=status, reason=reason)
             if reason
@@ -340,7 +341,8 @@ def _gap_text(c: Mapping[str, Any], t: Wording) -> str:
     return t("gap_band", df=f"{df:.1f}", confidence=f"{100 * confidence:g}", **band)
 
 
-def _reason(c: Mapping[str, Any], rule: Mapping[str, Any], t: Wording) -> str:
+def claim_reason(c: Mapping[str, Any], rule: Mapping[str, Any], t: Wording) -> str:
+    """Why a claim cannot be judged, in the report's words ("" when it was judged)."""
     reason = c.get("reason")
     if not reason or c.get("status") != "cannot be judged":
         return ""

@@ -190,6 +190,7 @@ EN: Final[dict[str, str]] = {
     "status_observed": "observed",
     "status_not observed": "not observed",
     "status_cannot be judged": "cannot be judged here",
+    "status_reason": "{status}: {reason}",
     "claim_residual_below_plain": "The deeper ResNet trains below the deeper plain net throughout ({deep} vs {shallow})",
     "threshold_worse_curve": "higher by more than {margin} at every point",
     "threshold_lower_curve": "lower by more than {margin} at every point",
@@ -265,6 +266,21 @@ EN: Final[dict[str, str]] = {
     "plateau_held": "The schedule is checked against the plateau rule stated with the recipe: every net reaches its plateau (its training error, averaged over seeds, moves by less than {limit} points over the final quarter of the schedule), and the shallowest plain net and every ResNet end below {converged}% training error in every seed. Here it holds: the largest move is {change} points ({model}); the worst final error of those nets is {worst}% ({worst_model}).",
     "plateau_not_flat": "The schedule is checked against the plateau rule stated with the recipe: every net reaches its plateau (its training error, averaged over seeds, moves by less than {limit} points over the final quarter of the schedule). Here it does not hold: {moves} over the final quarter (max - min of the seed mean), so the final number of that net is not settled to within the limit: read the verdicts that use it with its move in mind.",
     "plateau_not_converged": "The schedule is checked against the plateau rule stated with the recipe: the shallowest plain net and every ResNet end below {converged}% training error in every seed. Here it does not hold: {worst_model} ends at {worst}% in one seed, so this run is too short to say anything about depth.",
+    # the terminal's summary of a degradation study (reslab study degradation, reslab demo)
+    "term_header_final": "final training error (whole training set) / test error % (mean ± std over seeds):",
+    "term_header_running": "running training error (the last minibatches) / test error % at iteration {step} (mean ± std over seeds):",
+    "term_verdicts": "verdicts (gap = the first net's error - the second's, in points; observed when its whole Welch t {confidence}% band passes the claim's threshold, {margin} points either side of 0):",
+    "term_gap": "gap {gap}, band {low} to {high}, t {t}, df {df}",
+    "term_weakest": "at iteration {step}, the weakest of {k} points",
+    "term_vs": "{deep} vs {shallow}: {detail}",
+    "term_plateau": "plateau rule (reslab.studies.degradation.PLATEAU_RULE): {status}; largest move over the last quarter {move} points ({net}, limit {limit})",
+    "term_plateau_converged": "; worst final training error of the nets that must converge {worst}% ({net}, limit {limit}%)",
+    "term_holds": "holds",
+    "term_claim": "{claim}: {status}",
+    "term_claim_said": "{claim}: {status} ({said})",
+    "term_and": "; ",
+    "term_gap_only": "gap {gap}",
+    "term_fails": "does not hold",
 }
 
 ZH: Final[dict[str, str]] = {
@@ -428,6 +444,7 @@ ZH: Final[dict[str, str]] = {
     "status_observed": "观察到",
     "status_not observed": "未观察到",
     "status_cannot be judged": "此处无法判断",
+    "status_reason": "{status}：{reason}",
     "claim_residual_below_plain": "更深的 ResNet 在整个训练过程中低于更深的普通网络（{deep} 对 {shallow}）",
     "threshold_worse_curve": "在每个点上都高出超过 {margin}",
     "threshold_lower_curve": "在每个点上都低出超过 {margin}",
@@ -499,6 +516,21 @@ ZH: Final[dict[str, str]] = {
     "plateau_held": "训练长度须满足与方案一起写明的平台期规则：每个网络都到达平台期（在训练的最后四分之一内，各种子平均的训练误差变化小于 {limit} 个百分点），并且最浅的普通网络和每个 ResNet 在每个种子下的训练误差都低于 {converged}%。此处满足：最大变化为 {change} 个百分点（{model}）；这些网络最差的最终误差为 {worst}%（{worst_model}）。",
     "plateau_not_flat": "训练长度须满足与方案一起写明的平台期规则：每个网络都到达平台期（在训练的最后四分之一内，各种子平均的训练误差变化小于 {limit} 个百分点）。此处不满足：在最后四分之一内 {moves}（种子均值的最大值减最小值），因此该网络的最终数字并未稳定在限度以内：阅读用到它的判定时请考虑这一变化。",
     "plateau_not_converged": "训练长度须满足与方案一起写明的平台期规则：最浅的普通网络和每个 ResNet 在每个种子下的训练误差都低于 {converged}%。此处不满足：{worst_model} 在某个种子下最终为 {worst}%，这次训练太短，无法说明深度的影响。",
+    # 终端上的退化实验摘要（reslab study degradation、reslab demo）
+    "term_header_final": "最终训练误差（整个训练集）/ 测试误差 %（各种子的均值 ± 标准差）：",
+    "term_header_running": "滑动训练误差（最近的小批量）/ 测试误差 %，第 {step} 次迭代（各种子的均值 ± 标准差）：",
+    "term_verdicts": "判定（差距 = 第一个网络的误差减第二个的，单位为百分点；其 Welch t {confidence}% 区间整体越过该论断的阈值（0 两侧 {margin} 个百分点）时判为观察到）：",
+    "term_gap": "差距 {gap}，区间 {low} 至 {high}，t {t}，自由度 {df}",
+    "term_weakest": "第 {step} 次迭代，{k} 个点中最弱的一个",
+    "term_vs": "{deep} 对 {shallow}：{detail}",
+    "term_plateau": "平台期规则（reslab.studies.degradation.PLATEAU_RULE）：{status}；最后四分之一内的最大变化 {move} 个百分点（{net}，限度 {limit}）",
+    "term_plateau_converged": "；必须收敛的网络中最差的最终训练误差 {worst}%（{net}，限度 {limit}%）",
+    "term_holds": "满足",
+    "term_claim": "{claim}：{status}",
+    "term_claim_said": "{claim}：{status}（{said}）",
+    "term_and": "；",
+    "term_gap_only": "差距 {gap}",
+    "term_fails": "不满足",
 }
 
 WORDING: Final[dict[str, dict[str, str]]] = {"en": EN, "zh": ZH}

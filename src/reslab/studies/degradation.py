@@ -616,39 +616,22 @@ def verdict(
     }
 
 
-_WHY = {
-    "missing": "no result",
-    "short_run": "runs shorter than the recipe",
-    "truncated": "the first iterations say nothing about the end of training",
-    "degradation_unjudged": "the degradation itself cannot be judged",
-    "residual_cannot_be_judged": "a comparison it needs cannot be judged",
-    "nothing_to_fix": "the plain nets did not degrade",
-    "not_converged": "the shallower net did not converge",
-    "one_seed": "one seed gives no spread",
-    "floor": "the shallower net is already near 0%",
-    "spread": "the seeds disagree too much",
-}
-"""Why a verdict cannot be judged, in words (the report says it at length)."""
-
-
-def print_results(study_dir: Path) -> None:
-    """A degradation study's numbers and verdicts on the terminal (the report has them too)."""
+def print_results(study_dir: Path, lang: str = "en") -> None:
+    """A degradation study's numbers and verdicts on the terminal, in the words (and language)
+    of the report's tables: each claim's title, status and reason as the report says them."""
     import json
 
-    from reslab.report.results import claim_title
+    from reslab.report.results import claim_reason, claim_title
     from reslab.report.wording import Wording
 
-    words = Wording("en")
-
+    t = Wording(lang)
     results = json.loads((Path(study_dir) / "results.json").read_text())
     if results.get("train_curve") == "running":  # the first iterations of a longer schedule
         runs = results.get("runs") or [{}]
         steps = [h.get("step") for h in runs[0].get("history") or []]
-        at = f" at iteration {steps[-1]}" if steps else ""
-        header = f"running training error (the last minibatches) / test error %{at}"
+        print(t("term_header_running", step=steps[-1] if steps else "?"), flush=True)
     else:
-        header = "final training error (whole training set) / test error %"
-    print(f"{header} (mean ± std over seeds):", flush=True)
+        print(t("term_header_final"), flush=True)
     for row in results.get("summary") or []:
 
         def cell(key: str, row: dict = row) -> str:
@@ -666,26 +649,30 @@ def print_results(study_dir: Path) -> None:
     rule = verdict.get("rule") or {}
     if claims and rule.get("interval") == "welch_t":
         print(
-            f"verdicts (the gap deep - shallow in points; its Welch t {100 * rule['confidence']:g}% "
-            f"band must clear the {rule['margin']:g}-point margin):",
+            t(
+                "term_verdicts",
+                confidence=f"{100 * rule['confidence']:g}",
+                margin=f"{rule['margin']:.1f}",
+            ),
             flush=True,
         )
     for name, claim_ in claims.items():
+        said = [] if claim_.get("reason") == "truncated" else [_gap_words(claim_, t)]
+        part = claim_.get("deep_residual_vs_deep_plain")  # shortcuts fix: its own comparison
+        if part and part.get("gap") is not None:
+            detail = _gap_words(part, t)
+            said = [t("term_vs", deep=part["deep"], shallow=part["shallow"], detail=detail)]
+        said.append(claim_reason(claim_, rule, t))
         status = claim_.get("status", "?")
-        detail = ""
-        if claim_.get("gap") is not None:
-            detail = f"gap {claim_['gap']:+.2f}"  # the title names the two nets
-            if claim_.get("low") is not None:
-                detail += (
-                    f", band {claim_['low']:+.2f} to {claim_['high']:+.2f}, "
-                    f"t {claim_['t']:.2f}, df {claim_['df']:.1f}"
-                )
-        why = _WHY.get(claim_.get("reason") or "", claim_.get("reason") or "")
-        said = "; ".join(x for x in (detail, why) if x)
-        title = claim_title(name, claims)
-        if words.knows(f"status_{status}"):  # the report's words: "cannot be judged here"
-            status = words(f"status_{status}")
-        print(f"  {title}: {status}" + (f" ({said})" if said else ""), flush=True)
+        if t.knows(f"status_{status}"):  # "cannot be judged here"
+            status = t(f"status_{status}")
+        title, said_text = claim_title(name, claims, lang), t("term_and").join(x for x in said if x)
+        line = (
+            t("term_claim_said", claim=title, status=status, said=said_text)
+            if said_text
+            else t("term_claim", claim=title, status=status)
+        )
+        print(f"  {line}", flush=True)
     plateau = results.get("plateau") or {}
     nets = plateau.get("nets") or {}
     moves = {k: v["change"] for k, v in nets.items() if v.get("change") is not None}
@@ -696,16 +683,39 @@ def print_results(study_dir: Path) -> None:
             for k, v in nets.items()
             if v.get("must_converge") and v.get("worst_final") is not None
         }
-        trained = max(finals, key=lambda k: finals[k]) if finals else None
-        print(
-            f"  plateau rule (reslab.studies.degradation.PLATEAU_RULE): "
-            f"{'holds' if plateau.get('held') else 'does not hold'}; largest move over the last "
-            f"quarter {moves[worst]:.2f} points ({worst}, limit {plateau['limit']:g})"
-            + (
-                f", worst final training error of the nets that must converge "
-                f"{finals[trained]:.2f}% ({trained}, limit {plateau['converged_below']:g}%)"
-                if trained
-                else ""
-            ),
-            flush=True,
+        line = t(
+            "term_plateau",
+            status=t("term_holds" if plateau.get("held") else "term_fails"),
+            move=f"{moves[worst]:.2f}",
+            net=worst,
+            limit=f"{plateau['limit']:g}",
         )
+        if finals:
+            trained = max(finals, key=lambda k: finals[k])
+            line += t(
+                "term_plateau_converged",
+                worst=f"{finals[trained]:.2f}",
+                net=trained,
+                limit=f"{plateau['converged_below']:g}",
+            )
+        print(f"  {line}", flush=True)
+
+
+def _gap_words(claim_: dict[str, Any], t: Any) -> str:
+    """A judged gap as the terminal shows it: the gap, its band, t and df, and on a curve the
+    iteration these numbers come from (the weakest point, not the table's last one)."""
+    if claim_.get("gap") is None:
+        return ""
+    if claim_.get("low") is None:
+        return t("term_gap_only", gap=f"{claim_['gap']:+.2f}")
+    words = t(
+        "term_gap",
+        gap=f"{claim_['gap']:+.2f}",
+        low=f"{claim_['low']:+.2f}",
+        high=f"{claim_['high']:+.2f}",
+        t=f"{claim_['t']:.2f}",
+        df=f"{claim_['df']:.1f}",
+    )
+    if claim_.get("judged_on") == "curve" and claim_.get("step") is not None:
+        words += ", " + t("term_weakest", step=claim_["step"], k=len(claim_.get("steps") or []))
+    return words

@@ -86,7 +86,7 @@ def run_demo(cfg: DemoConfig) -> Path:
         )
         study_dir = run_degradation(deg)
         phases["training"] = time.perf_counter() - t0
-        print_results(study_dir)
+        print_results(study_dir, lang=cfg.lang)
         print(
             f"[2/{steps}] gradient flow at initialisation, after the first steps and after "
             "training",
