@@ -503,3 +503,47 @@ def test_the_terminal_names_each_claim_as_the_report_does(
     line = next(x for x in printed.splitlines() if claim_title("shortcuts_fix", claims, lang) in x)
     vs = t("term_vs", deep=fix["deep"], shallow=fix["shallow"], detail="")
     assert vs + t("term_gap_only", gap=f"{fix['gap']:+.2f}") in line, line
+
+
+@pytest.mark.parametrize(
+    ("dates", "said"),
+    [
+        (["2025-01-02T03:04:05+00:00"], "results from 2025-01-02 03:04 UTC"),
+        (
+            ["2025-01-02T03:04:05+00:00", "2025-01-02T04:25:00+01:00"],
+            "results from 2025-01-02 03:04 to 03:25 UTC",
+        ),
+        (
+            ["2025-01-02T23:59:00+00:00", "2025-01-03T00:10:00+00:00"],
+            "results from 2025-01-02 23:59 to 2025-01-03 00:10 UTC",
+        ),
+    ],
+)
+def test_the_subtitle_says_when_the_results_were_written_as_one_span(
+    tmp_path, synthetic, dates, said
+):
+    """A demo's studies finish minutes apart: the subtitle gives one UTC time or the span from
+    the first to the last, not a list of raw timestamps a reader must tell apart."""
+    studies = [synthetic.degradation(), synthetic.gradients()][: len(dates)]
+    for name, results, date in zip(("degradation", "gradients"), studies, dates, strict=False):
+        synthetic.write(tmp_path / name, {**results, "env": {**synthetic.env, "date": date}})
+    markdown = build_report(tmp_path).markdown.read_text(encoding="utf-8")
+    assert markdown.splitlines()[2] == f"_A reslab 0.1.0 report · {said}_"
+
+
+@pytest.mark.parametrize("validated", [True, False])
+def test_the_best_validation_column_is_shown_only_where_a_split_was_validated(
+    tmp_path, synthetic, validated
+):
+    """digits and mnist5k train without a validation split, so no net has a test error "at
+    best validation": the results table leaves the column out instead of filling it with —."""
+    results = synthetic.degradation()
+    if not validated:
+        for row in results["summary"]:
+            row["best_test_error"] = {"mean": None, "std": None, "n": 0}
+    synthetic.write(tmp_path, results)
+    markdown = build_report(tmp_path).markdown.read_text(encoding="utf-8")
+    header = next(line for line in markdown.splitlines() if line.startswith("| Model | Final"))
+    assert ("Test error % at best validation" in header) == validated
+    row = next(line for line in markdown.splitlines() if line.startswith("| resnet56 |"))
+    assert row.count("|") == header.count("|")

@@ -72,6 +72,8 @@ def _degradation(study: StudyResult, ctx: Context) -> StudySection:
 
     n_seeds = len(seeds) or 1
     truncated = _truncated(data)
+    # without a validation split (digits, mnist5k) no net has a "best" checkpoint: no column
+    best = any(fmt.stat(r.get("best_test_error"))[0] is not None for r in summary)
     if truncated:
         # the runs stopped early in the paper's schedule: no "final" error, and validation ran
         # once (at the end), so a test error "at best validation" would repeat the last column
@@ -89,7 +91,7 @@ def _degradation(study: StudyResult, ctx: Context) -> StudySection:
             t("col_model"),
             t("col_final_train"),
             t("col_final_test"),
-            t("col_best_test"),
+            *((t("col_best_test"),) if best else ()),
             t("col_paper_cifar"),
         )
     rows, costs = [], []
@@ -100,7 +102,7 @@ def _degradation(study: StudyResult, ctx: Context) -> StudySection:
                 str(r.get("model", fmt.MISSING)),
                 fmt.mean_std(r.get("final_train_error")),
                 fmt.mean_std(r.get("final_test_error")),
-                *(() if truncated else (fmt.mean_std(r.get("best_test_error")),)),
+                *((fmt.mean_std(r.get("best_test_error")),) if best and not truncated else ()),
                 fmt.pct(paper.get(str(r.get("model")))),
             )
         )

@@ -46,17 +46,41 @@ DATASET_ROWS: tuple[tuple[str, str], ...] = (
 )
 
 
+def _when(dates: list[str], t: Wording) -> str:
+    """When the studies' results were written, to the minute in UTC: one time, or the first to
+    the last ("2026-12-07 07:23 to 07:24 UTC")."""
+    import datetime as dt
+
+    times = []
+    for date in dates:
+        try:
+            when = dt.datetime.fromisoformat(date)
+        except ValueError:
+            continue
+        if when.tzinfo is not None:
+            when = when.astimezone(dt.timezone.utc)
+        times.append(when)
+    if not times:
+        return fmt.MISSING
+    first, last = min(times), max(times)
+    start = first.strftime("%Y-%m-%d %H:%M")
+    end = last.strftime("%H:%M" if last.date() == first.date() else "%Y-%m-%d %H:%M")
+    if end == first.strftime("%H:%M"):
+        return f"{start} UTC"
+    return t("date_range", first=start, last=end) + " UTC"
+
+
 def compose(studies: list[StudyResult], t: Wording, fig_dir: Path, run_dir: Path) -> Document:
     """The whole report for ``studies`` (already in report order)."""
     ctx = Context(t=t, fig_dir=fig_dir)
     sections = [render_study(s, ctx) for s in studies]
     first = studies[0].data
     dataset = (first.get("dataset") or {}).get("name") or fmt.MISSING
-    dates = sorted({str(_env(s)["date"]).replace("T", " ") for s in studies if _env(s).get("date")})
+    dates = [str(_env(s)["date"]) for s in studies if _env(s).get("date")]
     version = _env(studies[0]).get("reslab") or fmt.MISSING
     doc = Document(
         title=t("doc_title", dataset=dataset),
-        subtitle=t("subtitle", version=version, date=", ".join(dates) or fmt.MISSING),
+        subtitle=t("subtitle", version=version, date=_when(dates, t)),
         lang=t.lang,
     )
     # Results first: the verdicts, then each study's numbers and figures; the background and

@@ -19,6 +19,7 @@ EN: Final[dict[str, str]] = {
     "html_lang": "en",
     "doc_title": "Deep residual learning on {dataset}: do plain nets degrade with depth, and do shortcuts fix it?",
     "subtitle": "A reslab {version} report · results from {date}",
+    "date_range": "{first} to {last}",
     "figure_label": "Figure {n}.",
     # introduction
     "h_intro": "Introduction",
@@ -287,6 +288,7 @@ ZH: Final[dict[str, str]] = {
     "html_lang": "zh-CN",
     "doc_title": "{dataset} 上的深度残差学习：普通网络会随深度退化吗？捷径连接能解决吗？",
     "subtitle": "reslab {version} 报告 · 结果日期 {date}",
+    "date_range": "{first} 至 {last}",
     "figure_label": "图 {n}.",
     "h_intro": "引言",
     "intro_problem": (
