@@ -94,3 +94,22 @@ def test_an_interrupted_run_of_the_same_recipe_is_resumed(tmp_path):
         dump_config(load_config({**config, "name": run_dir.name, "out_dir": str(tmp_path)}))
     )
     assert plan_run(config, run_dir) == "resume"
+
+
+def test_the_progress_line_says_which_nets_are_past_training_and_evaluating(tmp_path, capsys):
+    """After its last iteration a net scores its final test (and validation) set, minutes on
+    CIFAR-10 for a 56-layer net on one core: the line names it "evaluating" until it is done,
+    rather than dropping it as if nothing were running."""
+    from reslab.studies.parallel import _Overall
+
+    jobs = [Job(_config("resnet20", k), tmp_path / f"r{k}", f"resnet20 s{k}") for k in (0, 1)]
+    line = _Overall(jobs, enabled=True, log_every_s=0.0)
+    for job, step in zip(jobs, (3, 8)):  # written after the line started: this pool's nets
+        job.run_dir.mkdir()
+        (job.run_dir / "metrics.jsonl").write_text(json.dumps({"kind": "train", "step": step}))
+    line.update({0, 1}, set(), index=[0, 1])
+    text = capsys.readouterr().out
+    assert "now: resnet20 s0 3/8, resnet20 s1 evaluating" in text, text
+    line.update({0}, {1}, index=[0, 1])  # the second net finished: no longer named
+    text = capsys.readouterr().out
+    assert "1 done; now: resnet20 s0 3/8\n" in text, text
