@@ -76,3 +76,40 @@ def test_unknown_model_in_metadata_is_a_weights_error(tmp_path, run_dir):
     save_weights(model, tmp_path / "w.safetensors", {**meta, "model": "resnet21"})
     with pytest.raises(WeightsError, match="unknown model 'resnet21'"):
         load_for_inference(tmp_path / "w.safetensors")
+
+
+def test_weights_copied_over_a_runs_own_are_refused_everywhere(tmp_path, capsys, images):
+    """A file copied over a run's final.safetensors would be scored on the dataset its own
+    metadata names and reported as that run's number: eval, predict and export refuse it in one
+    line naming both, while each file still loads where it belongs."""
+    from reslab.cli import main
+
+    make_run(tmp_path / "digits", in_channels=1, image_size=(8, 8))
+    make_run(tmp_path / "photos", in_channels=3, image_size=(32, 32), seed=1)
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    (mixed / "model.json").write_bytes((tmp_path / "photos" / "model.json").read_bytes())
+    (mixed / "final.safetensors").write_bytes(
+        (tmp_path / "digits" / "final.safetensors").read_bytes()
+    )
+    with pytest.raises(WeightsError, match="does not belong to the run it sits in") as e:
+        load_for_inference(mixed)
+    assert "resnet20 (1x8x8 inputs)" in str(e.value) and "resnet20 (3x32x32 inputs)" in str(e.value)
+    assert "in_channels" in str(e.value)
+    for argv in (
+        ["eval", mixed, "--data", "folder", "--root", images[0].parent],
+        ["predict", mixed, images[0]],
+        ["export", mixed, "--format", "safetensors", "--out", tmp_path / "out.safetensors"],
+    ):
+        capsys.readouterr()
+        assert main([str(a) for a in argv]) != 0, argv
+        err = capsys.readouterr().err
+        lines = [line for line in err.splitlines() if line.startswith("error:")]
+        assert len(lines) == 1 and "does not belong to the run" in lines[0], err
+        assert "Traceback" not in err
+    assert not (tmp_path / "out.safetensors").exists()
+    # the same file alone, or where it came from, is fine
+    (tmp_path / "alone").mkdir()
+    (tmp_path / "alone" / "w.safetensors").write_bytes((mixed / "final.safetensors").read_bytes())
+    assert load_for_inference(tmp_path / "alone" / "w.safetensors")[1]["in_channels"] == 1
+    assert load_for_inference(tmp_path / "digits")[1]["in_channels"] == 1

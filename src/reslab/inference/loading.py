@@ -87,13 +87,15 @@ def read_inference_metadata(weights: Path) -> dict[str, Any]:
     published = hub.for_file(weights)
     if "model" not in meta and published and not (weights.parent / MODEL_JSON).is_file():
         meta = published.inference_metadata()  # a published file: its recorded inputs
+    # beside the file, or in the run directory above a run's checkpoints/
+    sidecar = next(
+        (d / MODEL_JSON for d in (weights.parent, weights.parent.parent)
+         if (d / MODEL_JSON).is_file()),
+        weights.parent / MODEL_JSON,
+    )  # fmt: skip
+    if "model" in meta and sidecar.is_file():
+        _same_run(meta, sidecar, weights)
     if "model" not in meta:
-        # beside the file, or in the run directory above a run's checkpoints/
-        sidecar = next(
-            (d / MODEL_JSON for d in (weights.parent, weights.parent.parent)
-             if (d / MODEL_JSON).is_file()),
-            weights.parent / MODEL_JSON,
-        )  # fmt: skip
         if not sidecar.is_file():
             raise WeightsError(
                 f"{weights} has no reslab metadata (model, classes, preprocessing) and no "
@@ -106,6 +108,31 @@ def read_inference_metadata(weights: Path) -> dict[str, Any]:
                 f"{sidecar} is not readable JSON ({e}); restore it from the run"
             ) from None
     return _checked(meta, weights)
+
+
+def _same_run(meta: dict[str, Any], sidecar: Path, weights: Path) -> None:
+    """Refuse weights whose own metadata contradicts the run they sit in: a file copied over a
+    run's final.safetensors would otherwise be scored on the dataset its metadata names and
+    reported as the run's number."""
+    try:
+        run = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return  # the weights describe themselves; a broken model.json is not needed here
+    if not isinstance(run, dict):
+        return
+    differ = sorted(k for k in meta.keys() & run.keys() if meta[k] != run[k])
+    if differ:
+
+        def said(m: dict[str, Any]) -> str:
+            shape = "x".join(str(v) for v in [m.get("in_channels"), *(m.get("image_size") or [])])
+            data = f"{m['data']}, " if m.get("data") else ""
+            return f"{m.get('model')} ({data}{shape} inputs)"
+
+        raise WeightsError(
+            f"{weights} does not belong to the run it sits in: its metadata describes "
+            f"{said(meta)}, {sidecar} {said(run)} (they differ in {', '.join(differ)}); "
+            "restore the run's own weights, or copy this file out of the run to use it alone"
+        )
 
 
 def _checked(meta: Any, where: Path) -> dict[str, Any]:
