@@ -600,7 +600,9 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=1, help="torch threads per net (default 1)")
     p.add_argument("--workers", type=int, default=0, help="nets at once (default: 1 per core)")
     p.add_argument("--out", default="runs", help="where to write (default ./runs)")
-    p.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the verdicts and the report")
+    p.add_argument(
+        "--lang", choices=["en", "zh"], default="en", help="language of the verdicts and the report"
+    )
     p.set_defaults(func=cmd_demo)
 
 

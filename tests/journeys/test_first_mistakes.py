@@ -47,6 +47,27 @@ def test_a_folder_given_to_a_recipe_without_data_name_folder(capsys, jpg_folder,
     assert not (tmp_path / "cifar10_resnet20").exists()
 
 
+def test_a_validation_split_larger_than_the_folder_names_data_val_size(
+    capsys, jpg_folder, tmp_path
+):
+    """The CIFAR-10 recipes hold out 5,000 training images for validation: on a small folder
+    the error names the setting and a value that works, and that value then trains."""
+    common = (
+        "train",
+        "cifar10_resnet20",
+        "data.name=folder",
+        f"data.root={jpg_folder}",
+        "train.iterations=2",
+        "train.progress=false",
+        "train.tensorboard=false",
+        f"out_dir={tmp_path / 'runs'}",
+    )
+    line = _one_error(reslab(capsys, *common))
+    assert "data.val_size=5000" in line and "6 training images" in line, line
+    assert "data.val_size=1" in line and "data.val_size=0" in line, line
+    assert reslab(capsys, *common, "data.val_size=2", "data.batch_size=2").rc == 0
+
+
 def test_a_data_root_that_does_not_exist(capsys, tmp_path):
     missing = tmp_path / "nowhere"
     line = _one_error(
@@ -171,3 +192,22 @@ def test_each_split_is_read_from_its_own_folder(capsys, jpg_folder, weights):
 def test_a_mistyped_dataset_name_is_not_taken_for_a_folder(capsys, jpg_folder, weights):
     line = _one_error(reslab(capsys, "eval", weights, "--data", "foldr", "--root", jpg_folder))
     assert "unknown dataset 'foldr'" in line and "did you mean folder" in line
+
+
+def test_a_mistyped_dataset_name_in_training_is_not_taken_for_an_archive(
+    capsys, jpg_folder, tmp_path
+):
+    """data.name=foldr with an image folder as data.root: the typo is the mistake, not the
+    folder (which data.name=folder, the name meant, would train on)."""
+    line = _one_error(
+        reslab(
+            capsys,
+            "train",
+            "cifar10_resnet20",
+            "data.name=foldr",
+            f"data.root={jpg_folder}",
+            f"out_dir={tmp_path}",
+        )
+    )
+    assert "unknown dataset 'foldr'" in line and "did you mean folder" in line, line
+    assert "archive" not in line

@@ -111,6 +111,20 @@ def stratified_split(
     return torch.from_numpy(np.sort(rest)), torch.from_numpy(np.sort(held))
 
 
+def check_holdout(size: int | float, n: int) -> None:
+    """A validation split of ``size`` (a run's data.val_size) out of ``n`` training samples is
+    possible, else one line naming the setting and a value that works."""
+    try:
+        _check_size(size, n)
+    except DataError:
+        suggest = max(1, n // 10)
+        raise DataError(
+            f"data.val_size={size} cannot be held out of the {n} training images: give a count "
+            f"from 1 to {n - 1} or a fraction below 1 (e.g. data.val_size={suggest}), or "
+            "data.val_size=0 for no validation split"
+        ) from None
+
+
 def _check_size(size: int | float, n: int) -> None:
     if isinstance(size, bool) or not isinstance(size, numbers.Real):
         raise DataError(f"a split size must be an int count or a float fraction, got {size!r}")

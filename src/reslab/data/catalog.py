@@ -11,10 +11,16 @@ import numpy as np
 import torch
 
 from reslab.data import cifar, idx
-from reslab.data.arrays import ArrayDataset, DataSplits, channel_stats, stratified_split
+from reslab.data.arrays import (
+    ArrayDataset,
+    DataSplits,
+    channel_stats,
+    check_holdout,
+    stratified_split,
+)
 from reslab.data.download import ARCHIVES, dataset_dir
 from reslab.data.download import download as download_archives
-from reslab.errors import DataError
+from reslab.errors import ConfigError, DataError
 
 DATASETS: tuple[str, ...] = (
     "digits",
@@ -81,6 +87,18 @@ def make_synthetic(
     return finish_splits(train, test, 0, seed)
 
 
+def check_dataset_name(name: str, folder_how: str) -> None:
+    """Refuse a dataset name that is neither built in nor "folder" in one line, with a "did
+    you mean"; ``folder_how`` says how "folder" is given where the name was typed."""
+    if name == "folder" or name in DATASETS:
+        return
+    close = difflib.get_close_matches(name, [*DATASETS, "folder"], n=2, cutoff=0.6)
+    hint = f"did you mean {' or '.join(close)}? " if close else ""
+    raise ConfigError(
+        f"unknown dataset {name!r}; {hint}known: {', '.join(DATASETS)}, or folder ({folder_how})"
+    )
+
+
 def _canonical(name: str) -> str:
     key = name.strip().lower().replace("-", "_")
     if key in DATASETS:
@@ -97,6 +115,7 @@ def finish_splits(
     held out of train (seeded by ``seed``), and the channel statistics of what is left."""
     val = None
     if val_size:
+        check_holdout(val_size, len(train.labels))
         keep, held = stratified_split(train.labels, val_size, seed)
         stem = train.name.rsplit("/", 1)[0]
         train, val = train.subset(keep), train.subset(held)

@@ -325,8 +325,9 @@ def _scan(root: Path) -> tuple[list[str], list[tuple[Path, int]]]:
 def folder_split(ds: ImageFolder, size: int | float, seed: int) -> tuple[list[int], list[int]]:
     """(kept, held-out) sample indices of a training folder: a stratified hold-out of ``size``
     (a count or a fraction), the same for every run with the same ``seed`` (data.split_seed)."""
-    from reslab.data.arrays import stratified_split
+    from reslab.data.arrays import check_holdout, stratified_split
 
     labels = torch.tensor([label for _, label in ds.samples])
+    check_holdout(size, len(labels))
     rest, held = stratified_split(labels, size, seed)
     return rest.tolist(), held.tolist()

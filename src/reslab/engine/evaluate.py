@@ -170,15 +170,8 @@ def evaluate(
     if root is None and name == meta.get("data"):
         root = meta.get("root") or _run_data_root(Path(source))  # where the run found its data
     num_classes = int(meta["num_classes"])
-    if name != "folder" and name not in rdata.DATASETS and data is not None:
-        import difflib
-
-        close = difflib.get_close_matches(name, [*rdata.DATASETS, "folder"], n=2, cutoff=0.6)
-        hint = f"did you mean {' or '.join(close)}? " if close else ""
-        raise ConfigError(
-            f"unknown dataset {name!r}; {hint}known: {', '.join(rdata.DATASETS)}, or folder "
-            "(an image folder, with --root DIR)"
-        )
+    if data is not None:
+        rdata.catalog.check_dataset_name(name, "an image folder, with --root DIR")
     if name == "folder" or (root and Path(root).is_dir() and name not in rdata.DATASETS):
         loader, labels = _folder_loader(
             spec, meta, name, root, split, batch_size, ten_crop, image_size, resize, model
