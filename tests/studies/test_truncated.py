@@ -201,6 +201,11 @@ def test_a_truncated_cifar_study_end_to_end(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "running training error (the last minibatches) / test error % at iteration 8" in printed
     assert "  The deeper plain net trains worse (plain56 vs plain20): " in printed
+    # the curve comparison "shortcuts fix" rests on is a row of its own, as in the report
+    below = (
+        "  The deeper ResNet trains below the deeper plain net throughout (resnet56 vs plain56): "
+    )
+    assert below in printed
     # the gap it prints is the weakest point's, which need not be the table's last iteration
     step = claims["degradation"]["step"]
     assert f"at iteration {step}, the weakest of 2 points" in printed

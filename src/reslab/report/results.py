@@ -244,30 +244,42 @@ def claim_title(key: str, claims: Mapping[str, Any], lang: str = "en") -> str:
     return t(f"claim_{key}", **_claim_nets(key, claims))
 
 
-def _claims_table(verdict: Mapping[str, Any], t: Wording) -> tuple[Table, list[str], str]:
-    """The verdict on each claim as a table row and a sentence, and the rule applied."""
+@dataclass(frozen=True)
+class VerdictRow:
+    """One row of the verdicts, as the report's table and the terminal both show it."""
+
+    title: str
+    """The claim in words, with the nets it compares."""
+    status: str
+    """observed / not observed / cannot be judged here, in the report's language."""
+    reason: str
+    """Why it cannot be judged ("" when judged)."""
+    measured: Mapping[str, Any] | None
+    """The comparison whose gap is shown (the claim, or the one it rests on); None: no gap."""
+    gap_judged: bool
+    """False where the gap is shown for reference only (a claim about the end of training on a
+    truncated run)."""
+    threshold: str
+    part: bool = False
+    """The gap shown is of one comparison the claim rests on (its "deep" vs "shallow" nets),
+    not of the claim's first pair."""
+
+
+def verdict_rows(verdict: Mapping[str, Any], t: Wording) -> list[VerdictRow]:
+    """The verdict on each claim in the report's order and words. A truncated CIFAR run's
+    "shortcuts fix" rests on a curve comparison, which gets its own row before it."""
     claims = verdict["claims"]
     rule = verdict.get("rule") or {}
     margin = f"{fmt.stat(rule.get('margin'))[0] or 0:.1f}"  # "1.0 points"
-    rows, lines = [], []
+    rows: list[VerdictRow] = []
     vs_deep_plain = (claims.get("shortcuts_fix") or {}).get("deep_residual_vs_deep_plain") or {}
     curve_run = vs_deep_plain.get("judged_on") == "curve"
 
-    def add(claim: str, measured: str, threshold: str, c: Mapping[str, Any]) -> None:
+    def add(title: str, c: Mapping[str, Any], shown: Mapping[str, Any] | None, threshold: str,
+            judged: bool = True, part: bool = False) -> None:  # fmt: skip
         status = t(f"status_{c.get('status', 'cannot be judged')}")
         reason = claim_reason(c, rule, t)
-        verdict = t("status_reason", status=status, reason=reason) if reason else status
-        rows.append((claim, measured, threshold, verdict))
-        lines.append(
-            t("verdict_line_reason", claim=claim, status=status, reason=reason)
-            if reason
-            else t("verdict_line", claim=claim, status=status)
-        )
-
-    def weakest(c: Mapping[str, Any]) -> str:
-        if c.get("judged_on") == "curve" and c.get("step") is not None:
-            return t("curve_weakest", k=len(c.get("steps") or []), step=c["step"])
-        return ""
+        rows.append(VerdictRow(title, status, reason, shown, judged, threshold, part))
 
     for key in CLAIM_ORDER:
         c = claims.get(key)
@@ -275,6 +287,7 @@ def _claims_table(verdict: Mapping[str, Any], t: Wording) -> tuple[Table, list[s
             continue
         names = _claim_nets(key, claims)
         if key == "shortcuts_fix":
+            shown: Mapping[str, Any] | None = vs_deep_plain
             if curve_run:
                 # the curve comparison it rests on gets its own row, judged as the others are
                 add(
@@ -283,31 +296,60 @@ def _claims_table(verdict: Mapping[str, Any], t: Wording) -> tuple[Table, list[s
                         deep=names["deep"],
                         shallow=names["deep_plain"],
                     ),
-                    _gap_text(vs_deep_plain, t) + weakest(vs_deep_plain),
-                    t("threshold_lower_curve", margin=margin),
                     vs_deep_plain,
+                    vs_deep_plain,
+                    t("threshold_lower_curve", margin=margin),
                 )
                 no_worse = claims.get("residual_no_worse") or {}
                 if c.get("status") == "cannot be judged" and no_worse.get("reason") == "truncated":
                     c = {**c, "reason": "fix_truncated"}
-                measured = fmt.MISSING
-            else:
-                measured = (
-                    _gap_text(vs_deep_plain, t) + weakest(vs_deep_plain)
-                    if vs_deep_plain.get("gap") is not None
-                    else fmt.MISSING
-                )
+                shown = None
             threshold = t("threshold_fix", margin=margin, **names)
+            add(t(f"claim_{key}", **names), c, shown, threshold, part=True)
         else:
             direction = c.get("direction", "worse")
             curve = c.get("judged_on") == "curve"
             threshold = t(THRESHOLD_KEY[direction] + ("_curve" if curve else ""), margin=margin)
-            gap = fmt.stat(c.get("gap"))[0]
-            if c.get("reason") == "truncated" and gap is not None:
-                measured = t("gap_not_judged", gap=fmt.gap(gap))
-            else:
-                measured = _gap_text(c, t) + weakest(c)
-        add(t(f"claim_{key}", **names), measured, threshold, c)
+            add(t(f"claim_{key}", **names), c, c, threshold, c.get("reason") != "truncated")
+    return rows
+
+
+def _claims_table(verdict: Mapping[str, Any], t: Wording) -> tuple[Table, list[str], str]:
+    """The verdict on each claim as a table row and a sentence, and the rule applied."""
+    rule = verdict.get("rule") or {}
+    margin = f"{fmt.stat(rule.get('margin'))[0] or 0:.1f}"  # "1.0 points"
+    fix = (verdict["claims"].get("shortcuts_fix") or {}).get("deep_residual_vs_deep_plain") or {}
+    curve_run = fix.get("judged_on") == "curve"
+    rows, lines = [], []
+
+    def weakest(c: Mapping[str, Any]) -> str:
+        if c.get("judged_on") == "curve" and c.get("step") is not None:
+            return t("curve_weakest", k=len(c.get("steps") or []), step=c["step"])
+        return ""
+
+    for row in verdict_rows(verdict, t):
+        c = row.measured
+        gap = fmt.stat((c or {}).get("gap"))[0]
+        if c is None or gap is None:
+            measured = fmt.MISSING
+        elif not row.gap_judged:
+            measured = t("gap_not_judged", gap=fmt.gap(gap))
+        else:
+            measured = _gap_text(c, t) + weakest(c)
+        status = row.status
+        rows.append(
+            (
+                row.title,
+                measured,
+                row.threshold,
+                t("status_reason", status=status, reason=row.reason) if row.reason else status,
+            )
+        )
+        lines.append(
+            t("verdict_line_reason", claim=row.title, status=status, reason=row.reason)
+            if row.reason
+            else t("verdict_line", claim=row.title, status=status)
+        )
     header = (t("col_claim"), t("col_measured_gap"), t("col_threshold"), t("col_verdict"))
     common = {
         "margin": margin,

@@ -621,7 +621,7 @@ def print_results(study_dir: Path, lang: str = "en") -> None:
     of the report's tables: each claim's title, status and reason as the report says them."""
     import json
 
-    from reslab.report.results import claim_reason, claim_title
+    from reslab.report.results import verdict_rows
     from reslab.report.wording import Wording
 
     t = Wording(lang)
@@ -656,21 +656,19 @@ def print_results(study_dir: Path, lang: str = "en") -> None:
             ),
             flush=True,
         )
-    for name, claim_ in claims.items():
-        said = [] if claim_.get("reason") == "truncated" else [_gap_words(claim_, t)]
-        part = claim_.get("deep_residual_vs_deep_plain")  # shortcuts fix: its own comparison
-        if part and part.get("gap") is not None:
-            detail = _gap_words(part, t)
-            said = [t("term_vs", deep=part["deep"], shallow=part["shallow"], detail=detail)]
-        said.append(claim_reason(claim_, rule, t))
-        status = claim_.get("status", "?")
-        if t.knows(f"status_{status}"):  # "cannot be judged here"
-            status = t(f"status_{status}")
-        title, said_text = claim_title(name, claims, lang), t("term_and").join(x for x in said if x)
+    for row in verdict_rows(verdict, t) if claims else []:
+        said = []
+        if row.measured is not None and row.gap_judged:
+            said.append(_gap_words(row.measured, t))
+            if row.part and said[0]:
+                deep, shallow = row.measured.get("deep"), row.measured.get("shallow")
+                said = [t("term_vs", deep=deep, shallow=shallow, detail=said[0])]
+        said.append(row.reason)
+        said_text = t("term_and").join(x for x in said if x)
         line = (
-            t("term_claim_said", claim=title, status=status, said=said_text)
+            t("term_claim_said", claim=row.title, status=row.status, said=said_text)
             if said_text
-            else t("term_claim", claim=title, status=status)
+            else t("term_claim", claim=row.title, status=row.status)
         )
         print(f"  {line}", flush=True)
     plateau = results.get("plateau") or {}
@@ -711,6 +709,7 @@ def _gap_words(claim_: dict[str, Any], t: Any) -> str:
     words = t(
         "term_gap",
         gap=f"{claim_['gap']:+.2f}",
+        se=f"{claim_['gap_se']:.2f}",
         low=f"{claim_['low']:+.2f}",
         high=f"{claim_['high']:+.2f}",
         t=f"{claim_['t']:.2f}",
