@@ -52,6 +52,19 @@ def test_safetensors_without_reslab_metadata_says_so(tmp_path):
         load_for_inference(tmp_path / "bare.safetensors")
 
 
+def test_a_truncated_checkpoint_alone_is_called_unreadable_not_unlabelled(tmp_path, run_dir):
+    """A cut-off copy of a training checkpoint, away from its run: the file is the problem,
+    whatever metadata it would have lacked."""
+    model, _ = load_for_inference(run_dir)
+    torch.save({"model": model.state_dict(), "step": 20}, tmp_path / "whole.pt")
+    data = (tmp_path / "whole.pt").read_bytes()
+    (tmp_path / "cut.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(WeightsError, match="is not a readable PyTorch file"):
+        load_for_inference(tmp_path / "cut.pt")
+    with pytest.raises(WeightsError, match="has no reslab metadata"):  # intact but unlabelled
+        load_for_inference(tmp_path / "whole.pt")
+
+
 def test_training_checkpoint_uses_model_json_beside_it(tmp_path, run_dir):
     """A torch checkpoint carries no metadata of its own; model.json supplies it."""
     model, meta = load_for_inference(run_dir)

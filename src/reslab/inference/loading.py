@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from reslab.errors import ConfigError, WeightsError
-from reslab.models import ResNet, create, hub, load_weights, read_metadata
+from reslab.models import ResNet, create, hub, load_weights, read_metadata, read_state_dict
 
 FINAL_WEIGHTS = "final.safetensors"
 MODEL_JSON = "model.json"
@@ -97,6 +97,7 @@ def read_inference_metadata(weights: Path) -> dict[str, Any]:
         _same_run(meta, sidecar, weights)
     if "model" not in meta:
         if not sidecar.is_file():
+            read_state_dict(weights)  # a corrupt or truncated file is that, first
             raise WeightsError(
                 f"{weights} has no reslab metadata (model, classes, preprocessing) and no "
                 f"{MODEL_JSON} beside it: use the weights a reslab training run saved"
