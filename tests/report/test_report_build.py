@@ -553,3 +553,39 @@ def test_the_best_validation_column_is_shown_only_where_a_split_was_validated(
     assert ("Test error % at best validation" in header) == validated
     row = next(line for line in markdown.splitlines() if line.startswith("| resnet56 |"))
     assert row.count("|") == header.count("|")
+
+
+@pytest.mark.parametrize(
+    ("plain", "residual", "plain_says", "residual_says"),
+    [
+        # the demo's measurement: plain x1.159 from 20 to 56 and from 56 to 110 layers
+        ((77.3, 1.43e4, 4.46e7), (20.4, 86.4, 123.0), "grows geometrically", "1.041, then 1.007"),
+        (
+            (77.3, 1.43e4),
+            (20.4, 86.4),
+            "changes by a factor of 1.156",
+            "changes by a factor of 1.041",
+        ),
+    ],
+)
+def test_growth_with_depth_is_called_geometric_only_where_each_step_agrees(
+    tmp_path, synthetic, plain, residual, plain_says, residual_says
+):
+    """Two depths give one factor, which says nothing about the shape of the growth; three
+    give two, and only a constant rate is "geometric" (the ResNets' is not)."""
+    grads = synthetic.gradients()
+    template = {m["kind"]: m for m in grads["models"]}
+    depths = (20, 56, 110)
+    grads["models"] = [
+        {**template[kind], "model": f"{name}{d}", "depth": d, "first_over_last": ratio}
+        for kind, name, ratios in (("plain", "plain", plain), ("residual", "resnet", residual))
+        for d, ratio in zip(depths, ratios)
+    ]
+    synthetic.write(tmp_path, grads)
+    md = build_report(tmp_path).markdown.read_text(encoding="utf-8")
+    line = next(x for x in md.splitlines() if "With depth, at initialisation" in x)
+    plain_part, residual_part = line.split("; the residual nets'")
+    assert plain_says in plain_part and residual_says in residual_part, line
+    assert "geometrically" not in residual_part
+    if len(plain) == 2:
+        assert "geometrically" not in line

@@ -37,6 +37,22 @@ def test_training_curves_with_zero_error_and_uneven_seeds(tmp_path, synthetic):
     _check_png(figures.plot_training_curves(runs, tmp_path / "c.png"))
 
 
+def test_a_short_run_is_drawn_at_whole_iterations(tmp_path, synthetic, monkeypatch):
+    """A 20-iteration study logs every iteration: its x axis has no iteration 2.5."""
+    runs = synthetic.degradation()["runs"]
+    for run in runs:
+        run["iterations"] = 20
+        run["history"] = [{**run["history"][0], "step": step} for step in range(1, 21)]
+    drawn = {}
+    save = figures._save
+    monkeypatch.setattr(
+        figures, "_save", lambda fig, path: drawn.setdefault("fig", fig) and save(fig, path)
+    )
+    _check_png(figures.plot_training_curves(runs, tmp_path / "c.png"))
+    ticks = [x for x in drawn["fig"].axes[0].get_xticks() if 0 <= x <= 20]
+    assert len(ticks) >= 3 and all(float(x).is_integer() for x in ticks), ticks
+
+
 def test_training_curves_refuse_unknown_metric(tmp_path):
     with pytest.raises(ValueError, match="metric"):
         figures.plot_training_curves([], tmp_path / "c.png", metric="accuracy")  # type: ignore[arg-type]

@@ -106,6 +106,7 @@ def plot_training_curves(
     if shown:
         _error_axis(ax, np.concatenate(shown))
     ax.set_xlabel(w["iterations"])
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))  # no iteration 2.5
     ax.set_ylabel(w[metric])
     title = "curves_running_title" if running else "curves_train_title"
     ax.set_title(w[title if metric == "train_error" else "curves_test_title"])

@@ -752,7 +752,7 @@ def _gradients(study: StudyResult, ctx: Context) -> StudySection:
         if uneven and p_ratio > 1:
             exploding.append(f"{fmt.sig(p_ratio)} ({plain.get('model')})")
             even.append(f"{fmt.sig(r_ratio)} ({residual.get('model')})")
-    growth = _growth_per_layer(models)
+    growth = _growth_per_layer(models, t)
     if growth:
         out.findings.append(t("grad_growth", **growth))
     if steps:
@@ -784,29 +784,41 @@ def _gradients(study: StudyResult, ctx: Context) -> StudySection:
     return out
 
 
-def _growth_per_layer(models: Sequence[Mapping[str, Any]]) -> dict[str, str] | None:
-    """How much the first/last ratio at initialisation grows per added layer, from the
-    shallowest to the deepest net of each kind (geometric growth is a constant factor)."""
-    factors = {}
-    for kind in ("plain", "residual"):
+GEOMETRIC_SPREAD = 1.25
+"""Growth with depth is called geometric when the per-layer growth rates (log factors) of
+consecutive depth steps agree within this factor of each other."""
+
+
+def _growth_per_layer(models: Sequence[Mapping[str, Any]], t: Wording) -> dict[str, str] | None:
+    """How the first/last ratio at initialisation grows per added layer, per kind, between each
+    pair of consecutive depths. "Geometric" only where the steps measure the same rate (within
+    GEOMETRIC_SPREAD); one step says its factor without naming a shape."""
+    said = {}
+    for kind, key in (("plain", "plain_how"), ("residual", "res_how")):
         nets = sorted(
             (m for m in models if m.get("kind") == kind and _first_over_last(m)),
             key=lambda m: m.get("depth") or 0,
         )
         if len(nets) < 2 or nets[0].get("depth") == nets[-1].get("depth"):
             return None
-        a, b = nets[0], nets[-1]
-        layers = int(b["depth"]) - int(a["depth"])
-        factors[kind] = (_first_over_last(b) / _first_over_last(a)) ** (1 / layers)
-        factors[f"{kind}_chain"] = " → ".join(
-            f"{m.get('model')} {fmt.sig(_first_over_last(m))}" for m in nets
-        )
-    return {
-        "plain_chain": factors["plain_chain"],
-        "res_chain": factors["residual_chain"],
-        "plain_factor": f"{factors['plain']:.3f}",
-        "res_factor": f"{factors['residual']:.3f}",
-    }
+        factors = [
+            (_first_over_last(b) / _first_over_last(a)) ** (1 / (int(b["depth"]) - int(a["depth"])))
+            for a, b in zip(nets, nets[1:])
+            if int(b["depth"]) > int(a["depth"])
+        ]
+        chain = " → ".join(f"{m.get('model')} {fmt.sig(_first_over_last(m))}" for m in nets)
+        rates = [math.log(f) for f in factors]
+        same = all(r > 0 for r in rates) or all(r < 0 for r in rates)
+        if len(factors) == 1:
+            said[key] = t("growth_one", factor=f"{factors[0]:.3f}", chain=chain)
+        elif same and max(map(abs, rates)) <= GEOMETRIC_SPREAD * min(map(abs, rates)):
+            layers = int(nets[-1]["depth"]) - int(nets[0]["depth"])
+            overall = (_first_over_last(nets[-1]) / _first_over_last(nets[0])) ** (1 / layers)
+            said[key] = t("growth_geometric", factor=f"{overall:.3f}", chain=chain)
+        else:
+            steps = t("growth_then").join(f"{f:.4g}" for f in factors)
+            said[key] = t("growth_uneven", factors=steps, chain=chain)
+    return said
 
 
 def _ratios(model: Mapping[str, Any], first: float | None) -> list[float]:
