@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -167,3 +168,24 @@ def test_outputs_keep_the_umask_permissions(capsys, tmp_path):
     modes = {p.name: _mode(p) for p in files if p.exists()}
     assert modes == {p.name: "-rw-r--r--" for p in files}
     assert _mode(run) == "drwxr-xr-x"
+
+
+def test_a_copied_run_resumes_where_it_now_is(capsys, tmp_path, monkeypatch):
+    """The command reslab suggests, `reslab train RUN/config.yaml --resume auto`, continues RUN
+    even after the run folder was copied or moved (its stored out_dir is relative to where it
+    was started): it does not train a new run under that old path, nor touch the original."""
+    run = _train("digits_resnet20", tmp_path / "first", "r", iterations=4)
+    copy = tmp_path / "elsewhere" / "copy"
+    shutil.copytree(run, copy)
+    # the copy as a crash left it: the newest checkpoint is step 2, nothing final yet
+    for name in ("final.safetensors", "summary.json", "checkpoints/step_00000004.pt"):
+        (copy / name).unlink()
+    before = {p.name: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()}
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    result = reslab(capsys, "train", "copy/config.yaml", "--resume", "auto")
+    assert result.rc == 0, result.text
+    assert "resumed copy from step_00000002.pt at step 2" in result.text, result.text
+    assert (copy / "final.safetensors").is_file()
+    assert json.loads((copy / "summary.json").read_text())["status"] == "completed"
+    assert sorted(p.name for p in (tmp_path / "elsewhere").iterdir()) == ["copy"]  # no new run
+    assert {p.name: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()} == before

@@ -382,10 +382,27 @@ def load_config(
         data = {}
     else:
         data = read_recipe(source)
+        run_dir = _run_dir_of(Path(source))
+        if run_dir is not None:
+            # a run's own config.yaml names that run, wherever it was copied or moved to (its
+            # stored out_dir is relative to where it was first started)
+            data = {**data, "out_dir": str(run_dir.parent), "name": run_dir.name}
     data = _deep_copy(data)
     for key, value in _parse_overrides(overrides).items():
         _set_dotted(data, key, value)
     return from_dict(Config, data, prefix="")
+
+
+RUN_FILES = ("metrics.jsonl", "summary.json", "model.json", "checkpoints")
+"""What a training run writes beside its config.yaml (reslab.engine.rundir)."""
+
+
+def _run_dir_of(path: Path) -> Path | None:
+    """The run directory ``path`` is the config.yaml of, or None for a recipe."""
+    if path.name != "config.yaml" or not path.is_file():
+        return None
+    folder = path.parent
+    return folder if any((folder / f).exists() for f in RUN_FILES) else None
 
 
 def resolve_recipe_path(path: str | Path) -> Path:
