@@ -131,9 +131,15 @@ def _degradation(study: StudyResult, ctx: Context) -> StudySection:
     if paper:
         # the paper's claim itself opens the report, in the report's language (the English
         # sentence the study stores under paper.note is not repeated here)
-        out.blocks.append(
-            Paragraph(t("paper_context_note", dataset=_dataset_name(data)), style="note")
-        )
+        dataset = _dataset_name(data)
+        iterations = max((int(r.get("iterations") or 0) for r in runs), default=0)
+        if dataset != "cifar10":
+            note = t("paper_context_note", dataset=dataset)
+        elif iterations < reference_iterations():
+            note = t("paper_context_note_short", n=f"{iterations:,}")
+        else:
+            note = t("paper_context_note_full")
+        out.blocks.append(Paragraph(note, style="note"))
     if truncated:
         out.blocks.append(
             Paragraph(t("truncated_note", **truncated), lead=t("note_lead"), style="note")

@@ -134,6 +134,15 @@ EN: Final[dict[str, str]] = {
         "runs used the {dataset} dataset and a shorter recipe, so the numbers are not expected "
         "to match."
     ),
+    "paper_context_note_short": (
+        "The paper column holds the paper's own CIFAR-10 results after its 64,000 iterations, "
+        "quoted for scale only: these runs stopped after {n}, so the numbers are not expected "
+        "to match."
+    ),
+    "paper_context_note_full": (
+        "The paper column holds the paper's own CIFAR-10 results, from the schedule these runs "
+        "followed (64,000 iterations): the two are comparable, within the spread over seeds."
+    ),
     "degradation_claim": reference.DEGRADATION_CLAIM,
     "fig_train_error_curves": "Training error during training. Plain nets dashed, residual nets solid, one colour per depth; dotted verticals mark learning-rate drops; shading is ± one standard deviation over seeds.",
     "fig_test_error_curves": "Test error during training, drawn as in the previous figure.",
@@ -393,6 +402,14 @@ ZH: Final[dict[str, str]] = {
     "paper_context_note": (
         "论文一栏是论文自己在 CIFAR-10 上的结果，仅作量级参考：这些运行使用的是 {dataset} "
         "数据集和更短的训练方案，因此数字不应相同。"
+    ),
+    "paper_context_note_short": (
+        "论文一栏是论文自己在 CIFAR-10 上训练 64,000 次迭代后的结果，仅作量级参考：这些运行"
+        "在第 {n} 次迭代后停止，因此数字不应相同。"
+    ),
+    "paper_context_note_full": (
+        "论文一栏是论文自己在 CIFAR-10 上的结果，与这些运行的训练方案相同（64,000 次迭代）："
+        "两者可以比较，差异应在各种子的离散范围之内。"
     ),
     "degradation_claim": (
         "更深的普通网络比较浅的网络有更高的训练误差和测试误差（plain-56 比 plain-20 差，"
