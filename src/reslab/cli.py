@@ -187,7 +187,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         "--resume",
         nargs="?",
         const="auto",
-        help="'auto' (the newest checkpoint of this run), a run dir or a checkpoint",
+        help="'auto' (the newest checkpoint of this run), a run dir or a checkpoint (alone: "
+        "continue that run with its own config)",
     )
     p.add_argument("--nproc", type=int, default=0, help="launch N processes with torchrun")
     p.add_argument(

@@ -170,10 +170,16 @@ def test_outputs_keep_the_umask_permissions(capsys, tmp_path):
     assert _mode(run) == "drwxr-xr-x"
 
 
-def test_a_copied_run_resumes_where_it_now_is(capsys, tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "command",
+    [("copy/config.yaml", "--resume", "auto"), ("--resume", "copy")],
+    ids=["config", "run-dir"],
+)
+def test_a_copied_run_resumes_where_it_now_is(capsys, tmp_path, monkeypatch, command):
     """The command reslab suggests, `reslab train RUN/config.yaml --resume auto`, continues RUN
     even after the run folder was copied or moved (its stored out_dir is relative to where it
-    was started): it does not train a new run under that old path, nor touch the original."""
+    was started): it does not train a new run under that old path, nor touch the original.
+    `--resume RUN` alone continues RUN with its own config, not the default recipe's."""
     run = _train("digits_resnet20", tmp_path / "first", "r", iterations=4)
     copy = tmp_path / "elsewhere" / "copy"
     shutil.copytree(run, copy)
@@ -182,7 +188,7 @@ def test_a_copied_run_resumes_where_it_now_is(capsys, tmp_path, monkeypatch):
         (copy / name).unlink()
     before = {p.name: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()}
     monkeypatch.chdir(tmp_path / "elsewhere")
-    result = reslab(capsys, "train", "copy/config.yaml", "--resume", "auto")
+    result = reslab(capsys, "train", *command)
     assert result.rc == 0, result.text
     assert "resumed copy from step_00000002.pt at step 2" in result.text, result.text
     assert (copy / "final.safetensors").is_file()

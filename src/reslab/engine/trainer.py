@@ -127,8 +127,13 @@ def train(
     """Train a model as ``config`` says (a recipe path, a dict or a Config).
 
     ``resume``: None for a new run, "auto" to continue the newest run of this name, or a run
-    directory / checkpoint file.
+    directory / checkpoint file; without ``config`` that run's own config.yaml is the config.
     """
+    if config is None and resume not in (None, "auto"):
+        given = Path(resume)
+        run_dir = given if given.is_dir() else given.parent.parent  # RUN/checkpoints/step_*.pt
+        if (run_dir / "config.yaml").is_file():
+            config = run_dir / "config.yaml"
     cfg = load_config(config, overrides)
     device_type = (
         "cuda"
