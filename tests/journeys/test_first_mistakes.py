@@ -211,3 +211,31 @@ def test_a_mistyped_dataset_name_in_training_is_not_taken_for_an_archive(
     )
     assert "unknown dataset 'foldr'" in line and "did you mean folder" in line, line
     assert "archive" not in line
+    # with a run of that name already there, the typo is still what is named, resume or not
+    first = reslab(
+        capsys,
+        "train",
+        "cifar10_resnet20",
+        "data.name=folder",
+        f"data.root={jpg_folder}",
+        "data.val_size=2",
+        "data.batch_size=2",
+        "train.iterations=2",
+        "train.progress=false",
+        "train.tensorboard=false",
+        f"out_dir={tmp_path}",
+    )
+    assert first.rc == 0, first.text
+    for resume in ((), ("--resume", "auto")):
+        line = _one_error(
+            reslab(
+                capsys,
+                "train",
+                "cifar10_resnet20",
+                "data.name=foldr",
+                f"data.root={jpg_folder}",
+                f"out_dir={tmp_path}",
+                *resume,
+            )
+        )
+        assert "unknown dataset 'foldr'" in line, line

@@ -104,6 +104,8 @@ def test_degradation_rerun_reuses_finished_nets(degradation_dir):
     res = json.loads((degradation_dir / "results.json").read_text())
     assert res["wall_time_s"] == earlier["wall_time_s"]
     assert res["env"]["nets_at_once"] == earlier["env"]["nets_at_once"] == default_workers(4, 1)
+    # and so do the machine and the date the report gives for these results
+    assert res["env"] == earlier["env"]
 
 
 def test_responses_from_degradation_run(degradation_dir, tmp_path):

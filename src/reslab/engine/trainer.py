@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from reslab import models
+from reslab.data.catalog import check_dataset_name
 from reslab.data.loader import derive_seed
 from reslab.engine import distributed
 from reslab.engine.checkpoint import (
@@ -135,6 +136,8 @@ def train(
         if (run_dir / "config.yaml").is_file():
             config = run_dir / "config.yaml"
     cfg = load_config(config, overrides)
+    # a mistyped dataset is the mistake to name, before any clash with an existing run's name
+    check_dataset_name(cfg.data.name, "an image folder, with data.root=DIR")
     device_type = (
         "cuda"
         if cfg.train.device.startswith("cuda")

@@ -267,8 +267,10 @@ def _run_degradation(cfg: DegradationConfig) -> Path:
         "study": "degradation",
         "title": f"Degradation of plain nets with depth ({cfg.data})",
         "command": command_line(),
-        # the nets trained in their own processes: their thread count, not this process's
-        "env": {**environment(), "torch_threads": cfg.threads, "nets_at_once": nets_at_once},
+        # the nets trained in their own processes: their thread count, not this process's.
+        # Every net reused: the machine and the date are those of the run that trained them
+        "env": earlier.get("env")
+        or {**environment(), "torch_threads": cfg.threads, "nets_at_once": nets_at_once},
         "config": {"study": asdict(cfg), "recipe": recipe},
         "dataset": _dataset_facts(runs, cfg.data),
         "seeds": list(cfg.seeds),
@@ -291,8 +293,9 @@ def _run_degradation(cfg: DegradationConfig) -> Path:
 
 
 def _earlier_run(study_dir: Path) -> dict[str, Any]:
-    """What an earlier complete run of the study recorded about how it ran: its wall time and
-    how many nets it trained at once (absent keys: not recorded)."""
+    """What an earlier complete run of the study recorded about how it ran: its wall time, how
+    many nets it trained at once and its environment (machine, versions, date; None: not
+    recorded)."""
     try:
         results = json.loads((study_dir / "results.json").read_text())
         wall, env = results.get("wall_time_s"), results.get("env") or {}
@@ -301,6 +304,7 @@ def _earlier_run(study_dir: Path) -> dict[str, Any]:
     return {
         "wall_time_s": float(wall) if isinstance(wall, (int, float)) else None,
         "nets_at_once": env.get("nets_at_once") if isinstance(env, dict) else None,
+        "env": env if isinstance(env, dict) and env.get("date") else None,
     }
 
 
