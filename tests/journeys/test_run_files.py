@@ -15,6 +15,7 @@ from reliability.harness import TRACEBACK
 from reliability.harness import reslab as reslab_process
 
 from reslab.engine import train
+from reslab.engine.logger import read_metrics
 from reslab.errors import ReslabError
 
 from .conftest import OnDisk
@@ -195,3 +196,26 @@ def test_a_copied_run_resumes_where_it_now_is(capsys, tmp_path, monkeypatch, com
     assert json.loads((copy / "summary.json").read_text())["status"] == "completed"
     assert sorted(p.name for p in (tmp_path / "elsewhere").iterdir()) == ["copy"]  # no new run
     assert {p.name: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()} == before
+
+
+def test_a_resume_with_no_checkpoint_says_it_starts_over_and_its_curves_do_not_repeat(
+    capsys, tmp_path
+):
+    """--resume auto on an attempt that died before its first checkpoint trains from step 0,
+    says so, and TensorBoard shows each step once (the earlier attempt's events purged)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    args = [*tiny(tmp_path, "r", iterations=4), "train.tensorboard=true", "train.log_every=1"]
+    assert reslab(capsys, "train", "digits_resnet20", *args).rc == 0
+    run = tmp_path / "r"
+    shutil.rmtree(run / "checkpoints")
+    for name in ("final.safetensors", "summary.json"):
+        (run / name).unlink()
+    result = reslab(capsys, "train", "digits_resnet20", *args, "--resume", "auto")
+    assert result.rc == 0, result.text
+    assert "holds no checkpoint to resume from: training from step 0" in result.out
+    assert len(list((run / "tensorboard").glob("events.out.tfevents*"))) == 2
+    events = EventAccumulator(str(run / "tensorboard"))
+    events.Reload()
+    assert [e.step for e in events.Scalars("train/train_loss")] == [1, 2, 3, 4]
+    assert [r["step"] for r in read_metrics(run) if r.get("kind") == "train"] == [1, 2, 3, 4]

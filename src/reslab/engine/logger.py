@@ -36,7 +36,12 @@ class MetricsLogger:
             try:
                 from torch.utils.tensorboard import SummaryWriter
 
-                self._tb = SummaryWriter(log_dir=str(Path(run_dir) / "tensorboard"))
+                # TensorBoard hides an earlier attempt's events from purge_step on: the
+                # abandoned steps of a resume, or all of a restart from step 0
+                purge = 0 if resume_step is None else resume_step + 1
+                self._tb = SummaryWriter(
+                    log_dir=str(Path(run_dir) / "tensorboard"), purge_step=purge
+                )
             except ImportError:  # pragma: no cover - tensorboard is a dependency
                 self._tb = None
 

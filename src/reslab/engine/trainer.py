@@ -284,6 +284,13 @@ class _Trainer:
         # a skipped step must leave no trace, but its forward pass has already moved BN stats
         self.buffers = _Buffers(self.model) if cfg.train.max_bad_steps > 0 else None
         self.saved_step = self.state.step if self.resumed else -1
+        if info.is_main and not self.resumed and (self.run_dir / "metrics.jsonl").exists():
+            # --resume auto on an attempt that died before its first checkpoint
+            print(
+                f"{self.run_dir} holds no checkpoint to resume from: training from step 0 "
+                "(the earlier attempt's logs are replaced)",
+                flush=True,
+            )
         self.logger = MetricsLogger(
             self.run_dir,
             enabled=info.is_main,
