@@ -116,6 +116,10 @@ def test_a_study_given_the_image_folder_is_told_how_to_write_its_archive(
     line = _one_error(reslab(capsys, *advice.split()[1:-1], tmp_path / "other"))
     assert "dog/1.jpg" in line and "fix or remove it" in line
     assert not (tmp_path / "other" / "cifar-10-batches-py").exists()
+    # --data folder, as training takes it, gets the same advice
+    study = ["study", "degradation", "--data", "folder", "--root", jpg_folder]
+    line = _one_error(reslab(capsys, *study, "--out", tmp_path / "runs"))
+    assert "reslab data pack cifar10 --from FOLDER --root DIR" in line, line
 
 
 def test_a_mistyped_weights_name_gets_a_did_you_mean(capsys, tmp_path):

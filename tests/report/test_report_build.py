@@ -482,7 +482,7 @@ def test_the_terminal_names_each_claim_as_the_report_does(
     printed = capsys.readouterr().out
     claims = json.loads((tmp_path / "results.json").read_text())["verdict"]["claims"]
     rows = {
-        cells[0]: cells[-1]
+        cells[0]: (cells[2], cells[-1])
         for line in _verdicts(markdown).splitlines()
         if line.startswith("| ") and not line.startswith(("| ---", f"| {t('col_claim')} "))
         for cells in [[cell.strip() for cell in line.strip("|").split("|")]]
@@ -490,12 +490,13 @@ def test_the_terminal_names_each_claim_as_the_report_does(
     assert list(rows) == [claim_title(key, claims, lang) for key in claims]
     colon = "：" if lang == "zh" else ": "
     statuses = set()
-    for title, verdict in rows.items():  # every row of the report's table, in its order
+    for title, (threshold, verdict) in rows.items():  # every row of the report's table
         status, _, reason = verdict.partition(colon)  # the report's "status: reason"
         statuses.add(status)
         line = next(x for x in printed.splitlines() if x.startswith(f"  {title}"))
         assert line.startswith(f"  {title}{colon}{status}"), (line, status)
         assert reason in line, (line, reason)
+        assert threshold in line, (line, threshold)  # what "passes" means for this claim
     assert len(claims) == 4
     assert (t("status_cannot be judged") in statuses) == (not observed)
     # "t" on the terminal is the band's multiplier, printed with the standard error it scales
@@ -509,6 +510,13 @@ def test_the_terminal_names_each_claim_as_the_report_does(
     line = next(x for x in printed.splitlines() if claim_title("shortcuts_fix", claims, lang) in x)
     vs = t("term_vs", deep=fix["deep"], shallow=fix["shallow"], detail="")
     assert vs + t("term_gap_only", gap=f"{fix['gap']:+.2f}") in line, line
+    # the report's row names that pair too: its title's first pair is another one
+    row = next(
+        x
+        for x in markdown.splitlines()
+        if x.startswith(f"| {claim_title('shortcuts_fix', claims, lang)} |")
+    )
+    assert t("gap_of", deep=fix["deep"], shallow=fix["shallow"], gap="") in row, row
 
 
 @pytest.mark.parametrize(

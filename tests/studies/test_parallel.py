@@ -109,7 +109,7 @@ def test_the_progress_line_says_which_nets_are_past_training_and_evaluating(tmp_
         (job.run_dir / "metrics.jsonl").write_text(json.dumps({"kind": "train", "step": step}))
     line.update({0, 1}, set(), index=[0, 1])
     text = capsys.readouterr().out
-    assert "now: resnet20 s0 3/8, resnet20 s1 evaluating" in text, text
+    assert "0 done; now: resnet20 s0 3/8, resnet20 s1 evaluating" in text, text  # not done yet
     line.update({0}, {1}, index=[0, 1])  # the second net finished: no longer named
     text = capsys.readouterr().out
     assert "1 done; now: resnet20 s0 3/8\n" in text, text

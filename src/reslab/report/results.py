@@ -269,6 +269,8 @@ class VerdictRow:
     part: bool = False
     """The gap shown is of one comparison the claim rests on (its "deep" vs "shallow" nets),
     not of the claim's first pair."""
+    reason_key: str = ""
+    """The stored reason (e.g. "spread"), for a caller that words it shorter."""
 
 
 def verdict_rows(verdict: Mapping[str, Any], t: Wording) -> list[VerdictRow]:
@@ -285,7 +287,8 @@ def verdict_rows(verdict: Mapping[str, Any], t: Wording) -> list[VerdictRow]:
             judged: bool = True, part: bool = False) -> None:  # fmt: skip
         status = t(f"status_{c.get('status', 'cannot be judged')}")
         reason = claim_reason(c, rule, t)
-        rows.append(VerdictRow(title, status, reason, shown, judged, threshold, part))
+        key = str(c.get("reason") or "") if reason else ""
+        rows.append(VerdictRow(title, status, reason, shown, judged, threshold, part, key))
 
     for key in CLAIM_ORDER:
         c = claims.get(key)
@@ -342,6 +345,8 @@ def _claims_table(verdict: Mapping[str, Any], t: Wording) -> tuple[Table, list[s
             measured = t("gap_not_judged", gap=fmt.gap(gap))
         else:
             measured = _gap_text(c, t) + weakest(c)
+        if row.part and c is not None and gap is not None:  # not the title's first pair
+            measured = t("gap_of", deep=c.get("deep"), shallow=c.get("shallow"), gap=measured)
         status = row.status
         rows.append(
             (

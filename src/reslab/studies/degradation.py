@@ -137,8 +137,16 @@ class DegradationConfig:
         if not self.seeds:
             raise ConfigError("the study needs at least one seed")
         if self.data not in _RECIPES:
+            how = (
+                ": the study reads CIFAR-10 as its archive; write it from a folder of its images "
+                "with `reslab data pack cifar10 --from FOLDER --root DIR`, then pass "
+                "--data cifar10 --root DIR"
+                if self.data == "folder"
+                else ""
+            )
             raise ConfigError(
-                f"degradation study data must be one of {', '.join(_RECIPES)}, got {self.data!r}"
+                f"degradation study data must be one of {', '.join(_RECIPES)}, got "
+                f"{self.data!r}{how}"
             )
         bad = [d for d in self.depths if (d - 2) % 6 or d < 8]
         if bad:
@@ -653,21 +661,21 @@ def print_results(study_dir: Path, lang: str = "en") -> None:
     rule = verdict.get("rule") or {}
     if claims and rule.get("interval") == "welch_t":
         print(
-            t(
-                "term_verdicts",
-                confidence=f"{100 * rule['confidence']:g}",
-                margin=f"{rule['margin']:.1f}",
-            ),
+            t("term_verdicts", confidence=f"{100 * rule['confidence']:g}"),
             flush=True,
         )
     for row in verdict_rows(verdict, t) if claims else []:
-        said = []
+        # a compound claim's threshold says what it needs ("needs: ...") by itself
+        said = [row.threshold if row.part else t("term_threshold", threshold=row.threshold)]
+        gap = ""
         if row.measured is not None and row.gap_judged:
-            said.append(_gap_words(row.measured, t))
-            if row.part and said[0]:
+            gap = _gap_words(row.measured, t)
+            if row.part and gap:
                 deep, shallow = row.measured.get("deep"), row.measured.get("shallow")
-                said = [t("term_vs", deep=deep, shallow=shallow, detail=said[0])]
-        said.append(row.reason)
+                gap = t("term_vs", deep=deep, shallow=shallow, detail=gap)
+        said.append(gap)
+        # the band is on the line already: "spread" needs no second copy of it
+        said.append(t("term_spread") if gap and row.reason_key == "spread" else row.reason)
         said_text = t("term_and").join(x for x in said if x)
         line = (
             t("term_claim_said", claim=row.title, status=row.status, said=said_text)
@@ -690,7 +698,7 @@ def print_results(study_dir: Path, lang: str = "en") -> None:
             status=t("term_holds" if plateau.get("held") else "term_fails"),
             move=f"{moves[worst]:.2f}",
             net=worst,
-            limit=f"{plateau['limit']:g}",
+            limit=f"{plateau['limit']:.1f}",
         )
         if finals:
             trained = max(finals, key=lambda k: finals[k])

@@ -345,7 +345,7 @@ class _Overall:
         done = sum(s * j.cost for s, j in zip(self._steps, self.jobs))
         frac = done / self.total if self.total else 1.0
         elapsed = now - self.t0
-        finished = sum(s >= j.iterations for s, j in zip(self._steps, self.jobs))
+        finished = sum(self._finished)  # past the last iteration but evaluating is not done
         if frac >= 0.02 and elapsed > 5:
             eta = f"ETA {_clock(elapsed * (1 - frac) / frac)}"
         else:
