@@ -126,7 +126,11 @@ def test_a_verdict_table_is_not_followed_by_nothing_to_conclude(tmp_path, synthe
     assert "| observed |" in verdicts and "nothing to conclude" not in verdicts
 
 
-def test_results_of_the_old_fixed_z_rule_still_render_with_their_rule(tmp_path, synthetic):
+def test_results_of_the_old_fixed_z_rule_still_render_with_their_rule(
+    tmp_path, synthetic, capsys
+):
+    from reslab.studies.degradation import print_results
+
     results = synthetic.degradation()
     rule = {"margin": 1.5, "z": 2.0, "converged_below": 10.0, "min_seeds": 2}
     results["verdict"]["rule"] = rule
@@ -137,6 +141,12 @@ def test_results_of_the_old_fixed_z_rule_still_render_with_their_rule(tmp_path, 
     synthetic.write(tmp_path, results)
     verdicts = _verdicts(build_report(tmp_path).markdown.read_text(encoding="utf-8"))
     assert "± 2 standard errors" in verdicts and "Welch" not in verdicts
+    # and on the terminal (`reslab study` on an old study): the gaps, without a t they lack
+    capsys.readouterr()
+    print_results(tmp_path)
+    printed = capsys.readouterr().out
+    gap = results["verdict"]["claims"]["degradation"]["gap"]
+    assert f"observed (threshold: higher by more than 1.5; gap {gap:+.2f})" in printed, printed
 
 
 def test_results_come_first_and_the_setup_last(built_demo):

@@ -296,6 +296,7 @@ EN: Final[dict[str, str]] = {
     "term_claim": "{claim}: {status}",
     "term_claim_said": "{claim}: {status} ({said})",
     "term_and": "; ",
+    "term_comma": ", ",
     "term_gap_only": "gap {gap}",
     "term_fails": "does not hold",
 }
@@ -562,6 +563,7 @@ ZH: Final[dict[str, str]] = {
     "term_claim": "{claim}：{status}",
     "term_claim_said": "{claim}：{status}（{said}）",
     "term_and": "；",
+    "term_comma": "，",
     "term_gap_only": "差距 {gap}",
     "term_fails": "不满足",
 }

@@ -716,8 +716,8 @@ def _gap_words(claim_: dict[str, Any], t: Any) -> str:
     iteration these numbers come from (the weakest point, not the table's last one)."""
     if claim_.get("gap") is None:
         return ""
-    if claim_.get("low") is None:
-        return t("term_gap_only", gap=f"{claim_['gap']:+.2f}")
+    if claim_.get("low") is None or claim_.get("t") is None or claim_.get("gap_se") is None:
+        return t("term_gap_only", gap=f"{claim_['gap']:+.2f}")  # (results of an older rule)
     words = t(
         "term_gap",
         gap=f"{claim_['gap']:+.2f}",
@@ -728,5 +728,7 @@ def _gap_words(claim_: dict[str, Any], t: Any) -> str:
         df=f"{claim_['df']:.1f}",
     )
     if claim_.get("judged_on") == "curve" and claim_.get("step") is not None:
-        words += ", " + t("term_weakest", step=claim_["step"], k=len(claim_.get("steps") or []))
+        words += t("term_comma") + t(
+            "term_weakest", step=claim_["step"], k=len(claim_.get("steps") or [])
+        )
     return words
