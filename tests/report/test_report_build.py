@@ -126,9 +126,7 @@ def test_a_verdict_table_is_not_followed_by_nothing_to_conclude(tmp_path, synthe
     assert "| observed |" in verdicts and "nothing to conclude" not in verdicts
 
 
-def test_results_of_the_old_fixed_z_rule_still_render_with_their_rule(
-    tmp_path, synthetic, capsys
-):
+def test_results_of_the_old_fixed_z_rule_still_render_with_their_rule(tmp_path, synthetic, capsys):
     from reslab.studies.degradation import print_results
 
     results = synthetic.degradation()
