@@ -130,9 +130,9 @@ def _same_run(meta: dict[str, Any], sidecar: Path, weights: Path) -> None:
             return f"{m.get('model')} ({data}{shape} inputs)"
 
         raise WeightsError(
-            f"{weights} does not belong to the run it sits in: its metadata describes "
-            f"{said(meta)}, {sidecar} {said(run)} (they differ in {', '.join(differ)}); "
-            "restore the run's own weights, or copy this file out of the run to use it alone"
+            f"{weights} does not belong to the run it sits in: the file holds {said(meta)}, "
+            f"while {sidecar} describes {said(run)}; they differ in {', '.join(differ)}. "
+            "Restore the run's own weights, or copy this file out of the run to use it alone"
         )
 
 
