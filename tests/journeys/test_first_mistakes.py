@@ -203,23 +203,14 @@ def test_a_mistyped_dataset_name_in_training_is_not_taken_for_an_archive(
 ):
     """data.name=foldr with an image folder as data.root: the typo is the mistake, not the
     folder (which data.name=folder, the name meant, would train on)."""
-    line = _one_error(
-        reslab(
-            capsys,
-            "train",
-            "cifar10_resnet20",
-            "data.name=foldr",
-            f"data.root={jpg_folder}",
-            f"out_dir={tmp_path}",
-        )
-    )
+    typo = ("train", "cifar10_resnet20", "data.name=foldr", f"data.root={jpg_folder}")
+    line = _one_error(reslab(capsys, *typo, f"out_dir={tmp_path}"))
     assert "unknown dataset 'foldr'" in line and "did you mean folder" in line, line
     assert "archive" not in line
     # with a run of that name already there, the typo is still what is named, resume or not
     first = reslab(
         capsys,
-        "train",
-        "cifar10_resnet20",
+        *typo[:2],
         "data.name=folder",
         f"data.root={jpg_folder}",
         "data.val_size=2",
@@ -231,15 +222,5 @@ def test_a_mistyped_dataset_name_in_training_is_not_taken_for_an_archive(
     )
     assert first.rc == 0, first.text
     for resume in ((), ("--resume", "auto")):
-        line = _one_error(
-            reslab(
-                capsys,
-                "train",
-                "cifar10_resnet20",
-                "data.name=foldr",
-                f"data.root={jpg_folder}",
-                f"out_dir={tmp_path}",
-                *resume,
-            )
-        )
+        line = _one_error(reslab(capsys, *typo, f"out_dir={tmp_path}", *resume))
         assert "unknown dataset 'foldr'" in line, line
