@@ -219,3 +219,27 @@ def test_a_resume_with_no_checkpoint_says_it_starts_over_and_its_curves_do_not_r
     events.Reload()
     assert [e.step for e in events.Scalars("train/train_loss")] == [1, 2, 3, 4]
     assert [r["step"] for r in read_metrics(run) if r.get("kind") == "train"] == [1, 2, 3, 4]
+
+
+def test_a_run_directory_where_a_recipe_goes_and_a_run_with_nothing_to_resume(
+    capsys, tmp_path, monkeypatch
+):
+    """`reslab train --resume auto RUN` reads RUN as the recipe: the line says it is a run and
+    how to continue it. `--resume RUN` on a run with no checkpoint says how to start it again,
+    and that command, typed as said, trains it."""
+    run = _train("digits_resnet20", tmp_path, "r", iterations=2)
+    monkeypatch.chdir(tmp_path)
+    result = reslab(capsys, "train", "--resume", "auto", "r")
+    (line,) = result.error_lines()
+    assert result.rc == 2 and "r is a run directory, not a recipe" in line, result.text
+    assert "`reslab train --resume r`" in line
+    shutil.rmtree(run / "checkpoints")
+    for name in ("final.safetensors", "summary.json"):
+        (run / name).unlink()
+    result = reslab(capsys, "train", "--resume", "r")
+    (line,) = result.error_lines()
+    assert result.rc == 2 and "holds no checkpoint to resume from" in line, result.text
+    advice = line.split("`")[1].split()
+    assert advice == ["reslab", "train", "r/config.yaml"]
+    assert reslab(capsys, *advice[1:]).rc == 0
+    assert (run / "final.safetensors").is_file()

@@ -410,6 +410,11 @@ def resolve_recipe_path(path: str | Path) -> Path:
     p = Path(path)
     if p.is_file():
         return p
+    if p.is_dir() and (p / "config.yaml").is_file():
+        raise ConfigError(
+            f"{path} is a run directory, not a recipe: continue it with "
+            f"`reslab train --resume {path}`, or pass {p / 'config.yaml'}"
+        )
     for candidate in (CONFIG_DIR / p.name, CONFIG_DIR / f"{p.name}.yaml"):
         if candidate.is_file():
             return candidate

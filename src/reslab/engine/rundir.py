@@ -175,7 +175,10 @@ def _checkpoint(
         found = CheckpointManager(path / "checkpoints").load_latest(device)
     if found is None:
         if resume != "auto":
-            raise CheckpointError(f"{path} holds no checkpoint to resume from")
+            raise CheckpointError(
+                f"{path} holds no checkpoint to resume from: start it again with "
+                f"`reslab train {path / 'config.yaml'}`"
+            )
         return None  # nothing to resume: start fresh
     _check_same_run(run.config, _saved_config(path, found[0]), path)
     return found

@@ -288,7 +288,7 @@ class _Trainer:
             # --resume auto on an attempt that died before its first checkpoint
             print(
                 f"{self.run_dir} holds no checkpoint to resume from: training from step 0 "
-                "(the earlier attempt's logs are replaced)",
+                "(the earlier attempt's metrics are replaced, and TensorBoard hides its curves)",
                 flush=True,
             )
         self.logger = MetricsLogger(

@@ -748,16 +748,23 @@ def _gradients(study: StudyResult, ctx: Context) -> StudySection:
         p_all, r_all = _ratios(plain, p_ratio), _ratios(residual, r_ratio)
         # the plain net's closest-to-even initialisation is further from even (ratio 1) than
         # the residual net's furthest one, by more than a factor of 2
-        uneven = min(abs(math.log(x)) for x in p_all) > max(
-            abs(math.log(x)) for x in r_all
-        ) + math.log(2)
+        plain_even = min(abs(math.log(x)) for x in p_all)
+        residual_uneven = max(abs(math.log(x)) for x in r_all)
+        uneven = plain_even > residual_uneven + math.log(2)
+        # more uneven in every initialisation, but not by the factor the finding asks for
+        below2 = not uneven and plain_even > residual_uneven
         out.findings.append(
             t(
-                "grad_uneven3" if uneven else "grad_not_uneven3",
+                "grad_uneven3"
+                if uneven
+                else "grad_uneven_below2"
+                if below2
+                else "grad_not_uneven3",
                 depth=depth,
                 plain_ratio=_ratio_text(p_ratio, p_all, t),
                 res_ratio=_ratio_text(r_ratio, r_all, t),
                 trend=t("grad_trend_explode" if p_ratio > 1 else "grad_trend_vanish"),
+                factor=f"{math.exp(plain_even - residual_uneven):.2f}",
             )
         )
         if uneven and p_ratio > 1:

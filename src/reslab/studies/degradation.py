@@ -275,10 +275,14 @@ def _run_degradation(cfg: DegradationConfig) -> Path:
         "study": "degradation",
         "title": f"Degradation of plain nets with depth ({cfg.data})",
         "command": command_line(),
-        # the nets trained in their own processes: their thread count, not this process's.
-        # Every net reused: the machine and the date are those of the run that trained them
-        "env": earlier.get("env")
-        or {**environment(), "torch_threads": cfg.threads, "nets_at_once": nets_at_once},
+        # the nets trained in their own processes: their thread count (part of their recipe),
+        # not this process's. Every net reused: the machine and the date are those of the run
+        # that trained them
+        "env": {
+            **(earlier.get("env") or environment()),
+            "torch_threads": cfg.threads,
+            "nets_at_once": nets_at_once,
+        },
         "config": {"study": asdict(cfg), "recipe": recipe},
         "dataset": _dataset_facts(runs, cfg.data),
         "seeds": list(cfg.seeds),
