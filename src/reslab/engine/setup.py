@@ -158,7 +158,6 @@ def check_data_root(cfg: Config, *, folder_ok: bool = True) -> None:
     folder; cheap (nothing is read), so a caller can check before starting work. ``folder_ok``:
     the caller could train on the folder itself (data.name=folder), so the line says how."""
     d = cfg.data
-    rdata.catalog.check_dataset_name(d.name, "an image folder, with data.root=DIR")
     if d.root and not d.download:
         root = Path(d.root)
         if not root.exists():

@@ -64,9 +64,9 @@ def _when(dates: list[str], t: Wording) -> str:
         return fmt.MISSING
     first, last = min(times), max(times)
     start = first.strftime("%Y-%m-%d %H:%M")
-    end = last.strftime("%H:%M" if last.date() == first.date() else "%Y-%m-%d %H:%M")
-    if end == first.strftime("%H:%M"):
+    if last.strftime("%Y-%m-%d %H:%M") == start:
         return f"{start} UTC"
+    end = last.strftime("%H:%M" if last.date() == first.date() else "%Y-%m-%d %H:%M")
     return t("date_range", first=start, last=end) + " UTC"
 
 
