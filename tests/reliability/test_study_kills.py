@@ -29,9 +29,10 @@ STUDY = [
 
 
 def _training(out: Path, proc, timeout: float = 180) -> list[psutil.Process]:
-    """The pool's worker processes, once a net has saved a checkpoint (it is training)."""
+    """The pool's worker processes, once both nets of the pool have saved a checkpoint (both
+    are training: a net still setting up when the signal comes has nothing to save yet)."""
     end = time.monotonic() + timeout
-    while not list(out.glob("s/runs/*/checkpoints/step_*.pt")):
+    while len({p.parent.parent for p in out.glob("s/runs/*/checkpoints/step_*.pt")}) < 2:
         assert proc.poll() is None, (out / "log.txt").read_text()
         assert time.monotonic() < end, "no net saved a checkpoint in time"
         time.sleep(0.2)
