@@ -132,6 +132,10 @@ def _shipped_recipes() -> list[str]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    if args.config and "=" in args.config and not os.path.exists(args.config):
+        # `reslab train --resume RUN data.root=...`: the first override is not a recipe
+        args.overrides = [args.config, *args.overrides]
+        args.config = None
     if not (args.config or args.overrides or args.resume):
         raise ReslabError(
             "name a recipe: reslab train RECIPE [section.key=value ...]; shipped recipes: "
@@ -160,11 +164,13 @@ def _launch_torchrun(args: argparse.Namespace) -> int:
     from reslab.engine import load_config
     from reslab.engine.distributed import launch
     from reslab.engine.rundir import claim_for_workers
+    from reslab.engine.trainer import resumed_config
 
     argv = ["train", *([args.config] if args.config else []), *args.overrides]
     if args.resume:
         argv += ["--resume", args.resume]
-    cfg = load_config(args.config, args.overrides)  # a bad config is refused before torchrun
+    # a bad config is refused before torchrun
+    cfg = load_config(resumed_config(args.config, args.resume), args.overrides)
     with claim_for_workers(cfg, args.resume) as env:
         return launch(argv, args.nproc, max_restarts=args.max_restarts, env=env)
 

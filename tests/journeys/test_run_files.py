@@ -19,6 +19,7 @@ from reslab.engine.logger import read_metrics
 from reslab.errors import ReslabError
 
 from .conftest import OnDisk
+from .datasets import write_image_folder
 from .steps import reslab, tiny
 
 
@@ -196,6 +197,33 @@ def test_a_copied_run_resumes_where_it_now_is(capsys, tmp_path, monkeypatch, com
     assert json.loads((copy / "summary.json").read_text())["status"] == "completed"
     assert sorted(p.name for p in (tmp_path / "elsewhere").iterdir()) == ["copy"]  # no new run
     assert {p.name: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()} == before
+
+
+def test_a_moved_run_with_a_relative_data_root_says_how_to_point_it_and_resumes(
+    capsys, tmp_path, monkeypatch
+):
+    """A folder run started with a relative data.root, copied elsewhere: `--resume COPY` says,
+    in one line, that the path is read from here and how to give it; `reslab train --resume
+    COPY data.root=...` (an override after --resume RUN, not a recipe) then continues COPY."""
+    write_image_folder(tmp_path / "images", train=6, val=2, size=(32, 32))
+    monkeypatch.chdir(tmp_path)
+    args = ["data.name=folder", "data.root=images", "data.val_size=0", "data.batch_size=6"]
+    run = _train("cifar10_resnet20", Path("first"), "r", *args, iterations=4)
+    copy = tmp_path / "elsewhere" / "copy"
+    shutil.copytree(run, copy)
+    for name in ("final.safetensors", "summary.json", "checkpoints/step_00000004.pt"):
+        (copy / name).unlink()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    result = reslab(capsys, "train", "--resume", "copy")
+    (line,) = result.error_lines()
+    assert result.rc == 2 and "data.root images does not exist from here" in line, result.text
+    assert "add data.root=PATH" in line
+    assert not (copy / "final.safetensors").exists()
+    result = reslab(capsys, "train", "--resume", "copy", "data.root=../images")
+    assert result.rc == 0, result.text
+    assert "resumed copy from step_00000002.pt at step 2" in result.text, result.text
+    assert json.loads((copy / "summary.json").read_text())["status"] == "completed"
+    assert sorted(p.name for p in (tmp_path / "elsewhere").iterdir()) == ["copy"]
 
 
 def test_a_resume_with_no_checkpoint_says_it_starts_over_and_its_curves_do_not_repeat(

@@ -55,7 +55,7 @@ from reslab.engine.step import (
     forward_loss,
     gradients_finite,
 )
-from reslab.errors import CheckpointError, ConfigError, ReslabError, TrainingError
+from reslab.errors import CheckpointError, ConfigError, DataError, ReslabError, TrainingError
 from reslab.utils.io import write_json
 from reslab.utils.progress import ProgressBar
 
@@ -130,14 +130,11 @@ def train(
     ``resume``: None for a new run, "auto" to continue the newest run of this name, or a run
     directory / checkpoint file; without ``config`` that run's own config.yaml is the config.
     """
-    if config is None and resume not in (None, "auto"):
-        given = Path(resume)
-        run_dir = given if given.is_dir() else given.parent.parent  # RUN/checkpoints/step_*.pt
-        if (run_dir / "config.yaml").is_file():
-            config = run_dir / "config.yaml"
-    cfg = load_config(config, overrides)
+    cfg = load_config(resumed_config(config, resume), overrides)
     # a mistyped dataset is the mistake to name, before any clash with an existing run's name
     check_dataset_name(cfg.data.name, "an image folder, with data.root=DIR")
+    if resume is not None:
+        _check_moved_root(cfg, overrides or [])
     device_type = (
         "cuda"
         if cfg.train.device.startswith("cuda")
@@ -165,6 +162,33 @@ def train(
         raise
     finally:
         distributed.teardown(info)
+
+
+def resumed_config(
+    config: str | Path | dict | Config | None, resume: str | None
+) -> str | Path | dict | Config | None:
+    """The config a training command means: ``config``, or, where only ``--resume RUN`` (a run
+    directory or one of its checkpoints) is given, that run's own config.yaml."""
+    if config is None and resume not in (None, "auto"):
+        given = Path(resume)
+        run_dir = given if given.is_dir() else given.parent.parent  # RUN/checkpoints/step_*.pt
+        if (run_dir / "config.yaml").is_file():
+            return run_dir / "config.yaml"
+    return config
+
+
+def _check_moved_root(cfg: Config, overrides: list[str]) -> None:
+    """A resumed run's relative data.root is read from where the command runs, which is not
+    where the run started once the run (or the shell) has moved: say how to point it again."""
+    root = cfg.data.root
+    given = any(o.split("=", 1)[0].strip() == "data.root" for o in overrides)
+    if not root or given or cfg.data.download or Path(root).is_absolute() or Path(root).exists():
+        return
+    raise DataError(
+        f"data.root {root} does not exist from here ({Path.cwd()}): the run's config gives it "
+        "relative to the directory the run was started in; add data.root=PATH, the data's "
+        "path from here, to the resume command"
+    )
 
 
 def _train(cfg: Config, info: distributed.DistInfo, resume: str | None) -> Run:
