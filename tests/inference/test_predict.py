@@ -129,3 +129,29 @@ def test_device_auto_is_the_gpu_if_there_is_one_and_a_bad_device_is_one_line(run
     assert auto[0].top == list(predict(run_dir, images[:1], device="cpu"))[0].top
     with pytest.raises(ReslabError, match="cannot use device 'nonsense'.*--device cpu"):
         predict(run_dir, images[:1], device="nonsense")
+
+
+def test_a_grey_model_scores_a_folder_as_predict_labels_its_files(run_dir, images, tmp_path):
+    """A 1-channel model (digits) and a folder of RGB, RGBA and grey files: `reslab eval` turns
+    them grey as `reslab predict` does, so it counts each file as the class predict gives it
+    and its loss is the one predict's probabilities give (it used to refuse the folder while
+    predict took the same files)."""
+    import math
+
+    from reslab.engine import evaluate
+
+    folder = tmp_path / "digits"
+    for i, path in enumerate(images):
+        (folder / DIGITS[i % 3]).mkdir(parents=True, exist_ok=True)
+        (folder / DIGITS[i % 3] / path.name).write_bytes(path.read_bytes())
+    files = sorted(folder.rglob("*.*"))
+    confusion = [[0] * len(DIGITS) for _ in DIGITS]
+    losses = []
+    for path, p in zip(files, predict(run_dir, files, topk=len(DIGITS))):
+        true = path.parent.name
+        confusion[DIGITS.index(true)][DIGITS.index(p.top[0][0])] += 1
+        losses.append(-math.log(dict(p.top)[true]))
+    result = evaluate(run_dir, data="folder", root=str(folder))
+    assert result.count == len(images)
+    assert result.confusion == confusion
+    assert result.loss == pytest.approx(sum(losses) / len(losses), rel=1e-4)

@@ -256,6 +256,12 @@ def spec_transform(spec: InputSpec, *, ten_crop: bool = False) -> v2.Compose:
     return v2.Compose([v2.ToImage(), *geometry, v2.ToPureTensor()])
 
 
+def gray_uint8(image: Image.Image) -> torch.Tensor:
+    """An RGB image as the uint8 [1, H, W] a 1-channel model is fed: PIL's luma (ITU-R 601-2),
+    in ``reslab predict`` and ``reslab eval`` alike."""
+    return TF.pil_to_tensor(image.convert("L"))
+
+
 def prepare_file(path: str | Any, spec: InputSpec) -> torch.Tensor:
     """One image file as the normalised float [C, H, W] input of a model with ``spec``:
     decoded by the training and evaluation decoder, the spec's geometry, then the same
@@ -265,7 +271,7 @@ def prepare_file(path: str | Any, spec: InputSpec) -> torch.Tensor:
     if spec.in_channels == 3:
         image = decode_image_file(path)
     elif spec.in_channels == 1:
-        image = TF.pil_to_tensor(load_image(path).convert("L"))
+        image = gray_uint8(load_image(path))
     else:
         raise DataError(f"cannot prepare images for {spec.in_channels} input channels; use 1 or 3")
     image = spec_transform(spec)(image)

@@ -211,8 +211,10 @@ def _folder_loader(
 ) -> tuple[Any, torch.Tensor]:
     """A folder's ``split`` as uint8 batches through ``spec`` (with the caller's sizes), and the
     model output each of its classes stands for."""
+    from torchvision.transforms import v2
+
     from reslab import data as rdata
-    from reslab.data.transforms import spec_transform
+    from reslab.data.transforms import gray_uint8, spec_transform
     from reslab.engine.rundata import ShardSampler
     from reslab.errors import ConfigError, DataError
 
@@ -233,13 +235,17 @@ def _folder_loader(
         if resize is None and not spec.native:
             resize = round(size * 256 / 224)  # the ImageNet ratio, at the new size
         spec = replace(spec, image_size=(size, size), resize=resize)
-    if model.in_channels != 3:
+    if model.in_channels not in (1, 3):
         raise ConfigError(
-            f"{folder} holds RGB images but the model takes {model.in_channels} channel(s)"
+            f"{folder} holds images but the model takes {model.in_channels} channels; "
+            "a folder can feed 1 (grey) or 3 (RGB)"
         )
-    tf = spec_transform(spec, ten_crop=ten_crop)
+    tf: Any = spec_transform(spec, ten_crop=ten_crop)
+    gray = model.in_channels == 1  # turned grey as reslab predict turns them
+    if gray:
+        tf = v2.Compose([gray_uint8, tf])
     # uint8 until the device; a bad file is left out, not replaced (counted once, or not)
-    ds: Any = rdata.ImageFolder(folder, tf, decode="uint8", bad="skip")
+    ds: Any = rdata.ImageFolder(folder, tf, decode="pil" if gray else "uint8", bad="skip")
     labels = torch.tensor(spec.label_map(ds.classes, str(folder)))
     if held_out:
         from reslab.data import folder_split
