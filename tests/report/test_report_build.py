@@ -117,7 +117,7 @@ def test_verdict_says_observed_when_degradation(built_demo):
     assert "How the verdicts are reached" in verdicts
     # the rule applied is said: Welch's t-interval, its confidence and its degrees of freedom
     assert "Welch's two-sided 95% t-interval" in verdicts and "2 standard errors" not in verdicts
-    assert re.search(r"\(95% band \+5\.\d\d to \+6\.\d\d; Welch t, df 2\.0\)", row)
+    assert re.search(r"\(95% band \+5\.\d\d to \+6\.\d\d; Welch t, df 1\.95\)", row)
 
 
 def test_a_verdict_table_is_not_followed_by_nothing_to_conclude(tmp_path, synthetic):
@@ -511,7 +511,7 @@ def test_the_terminal_names_each_claim_as_the_report_does(
     c = claims["degradation"]
     assert abs(c["gap"] - c["t"] * c["gap_se"] - c["low"]) < 1e-6
     said = t("term_gap", gap=f"{c['gap']:+.2f}", se=f"{c['gap_se']:.2f}", low=f"{c['low']:+.2f}",
-             high=f"{c['high']:+.2f}", t=f"{c['t']:.2f}", df=f"{c['df']:.1f}")  # fmt: skip
+             high=f"{c['high']:+.2f}", t=f"{c['t']:.2f}", df=f"{round(c['df'], 2):g}")  # fmt: skip
     assert said in printed, printed
     assert t("term_header_final") in printed
     fix = claims["shortcuts_fix"]["deep_residual_vs_deep_plain"]
@@ -664,3 +664,26 @@ def test_the_depth_finding_says_how_the_initialisations_compare(
     assert "at the study's seed (77.3 to 120 over 3 initialisations)" in line or plain[0] != 77.3
     if "factor of 2" in says:
         assert "1.97" in line
+
+
+def test_the_degrees_of_freedom_are_shown_to_two_decimals(tmp_path, synthetic, capsys):
+    """Welch's df of 1.04 (two seeds with very unequal spreads) is "df 1.04" in the report and on
+    the terminal, beside its t of 11.59; one decimal showed "df 1.0"; a df of 2 is "df 2"."""
+    import json
+
+    from reslab.studies.degradation import print_results
+
+    synthetic.write(tmp_path, synthetic.degradation(observed=True))
+    path = tmp_path / "results.json"
+    results = json.loads(path.read_text())
+    claims = results["verdict"]["claims"]
+    claims["degradation"]["df"] = 1.0412
+    claims["residual_no_worse"]["df"] = 2.0
+    path.write_text(json.dumps(results))
+    verdicts = _verdicts(build_report(tmp_path).markdown.read_text(encoding="utf-8"))
+    capsys.readouterr()
+    print_results(tmp_path)
+    printed = capsys.readouterr().out
+    for text in (verdicts, printed):
+        assert "df 1.04" in text and "df 1.0)" not in text and "df 1.0," not in text
+        assert re.search(r"df 2\b(?!\.)", text), text

@@ -40,6 +40,13 @@ def gap(value: Any, std: Any = None) -> str:
     return f"{x:+.2f}" if s is None else f"{x:+.2f} ± {s:.2f}"
 
 
+def df(value: Any) -> str:
+    """Welch's degrees of freedom to two decimals, trailing zeros dropped: 2.0 -> "2",
+    1.04 -> "1.04" (one decimal made a df of 1.04 read as 1.0 beside its t of 11.59)."""
+    x = _float(value)
+    return MISSING if x is None else f"{round(x, 2):g}"
+
+
 def count(value: Any) -> str:
     """Parameter counts and the like, as the paper writes them: 270000 -> "0.27M", 4500 -> "4.5k"."""
     x = _float(value)

@@ -393,7 +393,7 @@ def _gap_text(c: Mapping[str, Any], t: Wording) -> str:
     if df is None:  # results stored by reslab <= 0.1 (gap +- z standard errors)
         return t("gap_band_z", **band)
     confidence = fmt.stat((c.get("rule") or {}).get("confidence"))[0] or 0.95
-    return t("gap_band", df=f"{df:.1f}", confidence=f"{100 * confidence:g}", **band)
+    return t("gap_band", df=fmt.df(df), confidence=f"{100 * confidence:g}", **band)
 
 
 def claim_reason(c: Mapping[str, Any], rule: Mapping[str, Any], t: Wording) -> str:

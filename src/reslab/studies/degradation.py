@@ -718,6 +718,8 @@ def print_results(study_dir: Path, lang: str = "en") -> None:
 def _gap_words(claim_: dict[str, Any], t: Any) -> str:
     """A judged gap as the terminal shows it: the gap, its band, t and df, and on a curve the
     iteration these numbers come from (the weakest point, not the table's last one)."""
+    from reslab.report import fmt
+
     if claim_.get("gap") is None:
         return ""
     if claim_.get("low") is None or claim_.get("t") is None or claim_.get("gap_se") is None:
@@ -729,7 +731,7 @@ def _gap_words(claim_: dict[str, Any], t: Any) -> str:
         low=f"{claim_['low']:+.2f}",
         high=f"{claim_['high']:+.2f}",
         t=f"{claim_['t']:.2f}",
-        df=f"{claim_['df']:.1f}",
+        df=fmt.df(claim_["df"]),
     )
     if claim_.get("judged_on") == "curve" and claim_.get("step") is not None:
         words += t("term_comma") + t(
