@@ -323,7 +323,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _add_predict(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("predict", help="top-k classes for image files")
+    p = sub.add_parser(
+        "predict", help="top-k classes for image files, each with its probability (softmax)"
+    )
     p.add_argument(
         "weights",
         help="a run directory, a weights file, or weights by name (resnet56.cifar10, "

@@ -109,7 +109,7 @@ def test_a_bad_source_fails_before_any_image_is_read(tmp_path):
 def test_format_prediction():
     ok = Prediction("cat.png", [("seven", 0.931), ("one", 0.03)])
     bad = Prediction("bad.png", None, "not a readable image (truncated)")
-    assert format_prediction(ok) == "cat.png: seven (0.93), one (0.03)"
+    assert format_prediction(ok) == "cat.png: seven 93.1%, one 3.0%"
     assert format_prediction(bad) == "bad.png: error: not a readable image (truncated)"
 
 

@@ -72,11 +72,12 @@ def predict(
 
 
 def format_prediction(p: Prediction) -> str:
-    """One line for a person: ``cat.png: 7 (0.93), 1 (0.03)`` or ``x.png: error: ...``."""
+    """One line for a person, each class with its softmax probability as a percentage:
+    ``cat.png: 7 93.1%, 1 3.0%``, or ``x.png: error: ...``."""
     if p.error is not None:
         return f"{p.path}: error: {p.error}"
     assert p.top is not None
-    return f"{p.path}: " + ", ".join(f"{name} ({prob:.2f})" for name, prob in p.top)
+    return f"{p.path}: " + ", ".join(f"{name} {100 * prob:.1f}%" for name, prob in p.top)
 
 
 def _preprocessor(spec: InputSpec) -> Callable[[str], torch.Tensor]:
