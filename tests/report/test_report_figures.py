@@ -53,6 +53,36 @@ def test_a_short_run_is_drawn_at_whole_iterations(tmp_path, synthetic, monkeypat
     assert len(ticks) >= 3 and all(float(x).is_integer() for x in ticks), ticks
 
 
+def test_plain_and_residual_markers_of_one_depth_do_not_hide_each_other(
+    tmp_path, synthetic, monkeypatch
+):
+    """Plain-20 and ResNet-20 both near 0% (as in the demo): the two markers are drawn apart
+    (more than a marker's width) and above the x axis, each in its depth's colour."""
+    summary = synthetic.degradation()["summary"]
+    for row in summary:
+        row["final_train_error"] = {"mean": 0.05, "std": 0.0, "n": 3}
+    drawn = []
+    save = figures._save
+    monkeypatch.setattr(figures, "_save", lambda fig, path: drawn.append(fig) or save(fig, path))
+    figures.plot_error_vs_depth(summary, tmp_path / "d.png")
+    ax = drawn[0].axes[0]
+    markers = [
+        (line, ax.transData.transform(xy))
+        for line in ax.get_lines()
+        if line.get_marker() == "o"
+        for xy in line.get_xydata()
+    ]
+    by_depth: dict[str, list] = {}
+    for line, (x, y) in markers:
+        by_depth.setdefault(line.get_color(), []).append((x, y))
+    width = 7 * drawn[0].dpi / 72  # markersize 7 points, in pixels
+    pairs = [sorted(v) for v in by_depth.values() if len(v) == 2]
+    assert pairs, by_depth
+    for (x1, _), (x2, _) in pairs:
+        assert x2 - x1 > width, (x1, x2, width)
+    assert ax.get_ylim()[0] < 0 < ax.get_ylim()[1]
+
+
 def test_training_curves_refuse_unknown_metric(tmp_path):
     with pytest.raises(ValueError, match="metric"):
         figures.plot_training_curves([], tmp_path / "c.png", metric="accuracy")  # type: ignore[arg-type]

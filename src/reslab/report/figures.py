@@ -140,6 +140,10 @@ def plot_error_vs_depth(
             ("final_train_error", w["at_train"], w["at_train_title"].format(n=at), "train"),
             ("final_test_error", w["at_test"], w["at_test_title"].format(n=at), "test"),
         )
+    # plain just left of its depth, residual just right: equal errors (both near 0%) would
+    # otherwise draw one marker over the other
+    span = (depths[-1] - depths[0]) if len(depths) > 1 else 10
+    dodge = {"plain": -0.015 * span, "residual": 0.015 * span}
     for field, label, title, suffix in panels:
         fig, ax = plt.subplots(figsize=PANEL_SIZE)
         for kind in ("plain", "residual"):
@@ -147,14 +151,14 @@ def plot_error_vs_depth(
                 (r for r in summary if r.get("kind") == kind and r.get("depth") is not None),
                 key=lambda r: r["depth"],
             )
-            points = [(r["depth"], *stat(r.get(field))[:2]) for r in rows]
+            points = [(r["depth"] + dodge[kind], *stat(r.get(field))[:2]) for r in rows]
             points = [(d, m, s or 0.0) for d, m, s in points if m is not None]
             if not points:
                 continue
             x, y, err = zip(*points)
             ax.plot(x, y, color="0.45", linestyle=LINESTYLE[kind], linewidth=1.2, label=w[kind])
             for d, m, s in points:
-                colour = depth_colour(d)
+                colour = depth_colour(round(d - dodge[kind]))
                 ax.errorbar(
                     [d],
                     [m],
@@ -172,7 +176,8 @@ def plot_error_vs_depth(
         ax.set_title(title)
         if depths:
             ax.set_xticks(depths)
-        ax.set_ylim(bottom=0)
+        # a point at 0% sits just above the axis, not on it
+        ax.set_ylim(bottom=-0.03 * ax.get_ylim()[1])
         ax.grid(True, alpha=0.3)
         if ax.has_data():
             ax.legend()
