@@ -1,6 +1,8 @@
 """The `reslab` command: thin over the library, one clear line on bad input."""
 
+import io
 import json
+import re
 import subprocess
 import sys
 
@@ -110,3 +112,46 @@ def test_train_eval_predict_export_end_to_end(tmp_path):
     exp = _run("export", str(run), "--format", "onnx")
     assert exp.returncode == 0 and "max abs diff" in exp.stdout
     assert (run / "model.onnx").is_file()
+
+
+def _rendered(table) -> str:
+    from rich.console import Console
+
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(table)
+    return re.sub("[\u2500-\u257f]", " ", console.export_text())  # box lines out
+
+
+def test_eval_table_heads_columns_by_names_or_numbers_where_cut_names_read_alike():
+    from reslab.cli import _eval_table
+
+    cifar = ["airplane", "automobile", "bird", "cat"]
+    text = _rendered(_eval_table(cifar, [50.0, 100.0, None, 0.0], [[1, 1, 0, 0], [0, 2, 0, 0],
+                                 [0, 0, 0, 0], [0, 0, 3, 0]]))  # fmt: skip
+    assert "airpla" in text and "automo" in text and "1 automobile" not in text
+    # ImageFolder classes such as "class_one", "class_two": cut to 6, both read "class_"
+    names = ["class_one", "class_two", "class_three"]
+    text = _rendered(_eval_table(names, [100.0, 0.0, 50.0], [[1, 0, 0], [1, 0, 0], [0, 1, 1]]))
+    header = next(line for line in text.splitlines() if "acc %" in line)
+    assert header.split()[-3:] == ["0", "1", "2"], header
+    assert "1 class_two" in text and "2 class_three" in text
+
+
+def test_eval_of_many_classes_shows_the_worst_and_says_where_the_matrix_is():
+    from reslab.cli import _eval_table
+
+    classes = [f"c{i:03d}" for i in range(100)]
+    accuracy = [100.0 - (i * 37 % 100) for i in range(100)]
+    confusion = [[2 if j == i else 0 for j in range(100)] for i in range(100)]
+    text = _rendered(_eval_table(classes, accuracy, confusion))
+    worst = sorted(range(100), key=lambda i: accuracy[i])[:10]
+    rows = [
+        line.split()[0]
+        for line in text.splitlines()
+        if line.split() and re.fullmatch(r"c\d{3}", line.split()[0])
+    ]
+    assert rows == [classes[i] for i in worst]
+    assert (
+        len(text.splitlines()) < 30
+        and "the 10 least accurate of 100 classes" in text.splitlines()[0]
+    )

@@ -235,22 +235,51 @@ def cmd_eval(args: argparse.Namespace) -> int:
         f"top-1 error {res.top1_error:.2f}% (accuracy {res.top1_accuracy:.2f}%), "
         f"top-{k} error {res.top5_error:.2f}%, loss {res.loss:.4f}"
     )
-    from rich.table import Table
-
-    table = Table(title="per-class accuracy and confusion matrix (rows: true, cols: predicted)")
-    table.add_column("class")
-    table.add_column("acc %", justify="right")
-    for c in res.classes:
-        table.add_column(c[:6], justify="right")
-    for c, acc, row in zip(res.classes, res.per_class_accuracy, res.confusion):
-        table.add_row(c, "-" if acc is None else f"{acc:.1f}", *map(str, row))
-    _console().print(table)
+    _console().print(_eval_table(res.classes, res.per_class_accuracy, res.confusion))
+    if len(res.classes) > CONFUSION_COLUMNS and not args.confusion_png:
+        print(
+            f"the {len(res.classes)}-class confusion matrix: add --confusion-png FILE (a "
+            "picture) or --json (the numbers)"
+        )
     if args.confusion_png:
         from reslab.report.figures import plot_confusion_matrix
 
         path = plot_confusion_matrix(res.confusion, res.classes, args.confusion_png)
         print(f"confusion matrix: {path}")
     return 0
+
+
+CONFUSION_COLUMNS = 20
+"""Up to this many classes the terminal shows the confusion matrix; beyond, the worst classes."""
+
+
+def _eval_table(classes: list[str], accuracy: list[float | None], confusion: list[list[int]]):
+    """Per-class accuracy and the confusion matrix (rows true, columns predicted), its columns
+    headed by class names cut to 6 characters, or by class numbers where two cuts would read
+    alike. Over CONFUSION_COLUMNS classes, the accuracy of the 10 worst classes alone."""
+    from rich.table import Table
+
+    if len(classes) > CONFUSION_COLUMNS:
+        title = f"the 10 least accurate of {len(classes)} classes"
+        table = Table(title=title, min_width=len(title) + 4)
+        table.add_column("class")
+        table.add_column("acc %", justify="right")
+        table.add_column("images", justify="right")
+        scored = [i for i, acc in enumerate(accuracy) if acc is not None]
+        for i in sorted(scored, key=lambda i: (accuracy[i], i))[:10]:
+            table.add_row(classes[i], f"{accuracy[i]:.1f}", str(sum(confusion[i])))
+        return table
+    heads = [c[:6] for c in classes]
+    numbered = len(set(heads)) < len(heads)
+    table = Table(title="per-class accuracy and confusion matrix (rows: true, cols: predicted)")
+    table.add_column("class")
+    table.add_column("acc %", justify="right")
+    for i, head in enumerate(heads):
+        table.add_column(str(i) if numbered else head, justify="right")
+    for i, (c, acc, row) in enumerate(zip(classes, accuracy, confusion)):
+        label = f"{i} {c}" if numbered else c
+        table.add_row(label, "-" if acc is None else f"{acc:.1f}", *map(str, row))
+    return table
 
 
 def _add_eval(sub: argparse._SubParsersAction) -> None:
