@@ -7,9 +7,9 @@ import sys
 import pytest
 
 
-def _demo(out):
+def _demo(out, *args):
     return subprocess.run(
-        [sys.executable, "-m", "reslab", "demo", "--quick", "--out", str(out)],
+        [sys.executable, "-m", "reslab", "demo", "--quick", "--out", str(out), *args],
         capture_output=True,
         text=True,
         timeout=600,
@@ -36,6 +36,17 @@ def test_quick_demo_writes_report_then_reuses_its_nets(tmp_path):
     assert claims["degradation"]["reason"] == "short_run"
     assert "too short for the deep nets to converge" in text
 
-    again = _demo(tmp_path)
+    # again, in Chinese: the nets are reused, and the demo's own lines are in the report's words
+    again = _demo(tmp_path, "--lang", "zh")
     assert again.returncode == 0, again.stderr[-2000:]
     assert again.stdout.count("reusing ") == 8 and "training 8 nets" not in again.stdout
+    for line in (
+        "[1/4] 退化研究",
+        "[2/4] 梯度流",
+        "[3/4] 训练后网络的层响应",
+        "[4/4] 报告",
+        "演示完成",
+    ):
+        assert line in again.stdout, again.stdout
+    assert "degradation study" not in again.stdout and "demo finished" not in again.stdout
+    assert (demo / "report.zh.html").is_file()

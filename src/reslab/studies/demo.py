@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from reslab.errors import ConfigError
+from reslab.report.wording import Wording
 from reslab.studies.degradation import DegradationConfig, print_results, run_degradation
 from reslab.studies.gradients import GradientsConfig, run_gradients
 from reslab.studies.responses import ResponsesConfig, run_responses
@@ -77,51 +78,48 @@ def run_demo(cfg: DemoConfig) -> Path:
     demo_dir = Path(cfg.out_dir) / ("demo-quick" if cfg.quick else "demo")
     steps = 4 if cfg.report else 3
     deg = demo_degradation(cfg, demo_dir)
+    t = Wording(cfg.lang)
     with claim_output(demo_dir, "study"):
-        print(
-            f"[1/{steps}] degradation study: plain and residual nets of depth "
-            f"{' and '.join(map(str, deg.depths))} on digits, seeds "
-            f"{', '.join(map(str, deg.seeds))}",
-            flush=True,
-        )
+        depths = t("demo_and").join(map(str, deg.depths))
+        seeds = ", ".join(map(str, deg.seeds))
+        print(t("demo_step_degradation", steps=steps, depths=depths, seeds=seeds), flush=True)
         study_dir = run_degradation(deg)
         phases["training"] = time.perf_counter() - t0
         print_results(study_dir, lang=cfg.lang)
-        print(
-            f"[2/{steps}] gradient flow at initialisation, after the first steps and after "
-            "training",
-            flush=True,
-        )
+        print(t("demo_step_gradients", steps=steps), flush=True)
         # the probes run here, with the nets' thread count: their numbers do not depend on the
         # machine's cores, and a busy machine does not stall two threads waiting on each other
         previous = torch.get_num_threads()
         torch.set_num_threads(cfg.threads)
         try:
-            _probe(cfg, deg, demo_dir, phases)
+            _probe(cfg, deg, demo_dir, phases, t("demo_step_responses", steps=steps))
         finally:
             torch.set_num_threads(previous)
         if not cfg.report:
-            _print_time(t0, phases)
+            _print_time(t0, phases, t)
             return demo_dir
         from reslab.report import build_report
 
-        print(f"[4/{steps}] report", flush=True)
+        print(t("demo_step_report", steps=steps), flush=True)
         t_report = time.perf_counter()
         paths = build_report(demo_dir, lang=cfg.lang)
         phases["report"] = time.perf_counter() - t_report
-    _print_time(t0, phases)
+    _print_time(t0, phases, t)
     print(f"report: {paths.html.resolve()}", flush=True)
     return paths.html
 
 
-def _print_time(t0: float, phases: dict[str, float]) -> None:
+def _print_time(t0: float, phases: dict[str, float], t: Wording) -> None:
     """The whole demo's wall time, and each phase's (a reused net costs no training)."""
-    each = ", ".join(f"{name} {seconds:.0f}s" for name, seconds in phases.items())
-    print(f"demo finished in {time.perf_counter() - t0:.0f}s ({each})", flush=True)
+    each = (
+        t("demo_phase", name=t(f"demo_phase_{k}"), seconds=f"{v:.0f}") for k, v in phases.items()
+    )
+    total = f"{time.perf_counter() - t0:.0f}"
+    print(t("demo_finished", total=total, phases=t("list_sep").join(each)), flush=True)
 
 
 def _probe(
-    cfg: DemoConfig, deg: DegradationConfig, demo_dir: Path, phases: dict[str, float]
+    cfg: DemoConfig, deg: DegradationConfig, demo_dir: Path, phases: dict[str, float], step3: str
 ) -> None:
     """Steps 2 and 3: relative gradients per conv layer and layer responses."""
     t0 = time.perf_counter()
@@ -140,7 +138,7 @@ def _probe(
         )
     )
     phases["gradients"] = time.perf_counter() - t0
-    print(f"[3/{4 if cfg.report else 3}] layer responses of the trained nets", flush=True)
+    print(step3, flush=True)
     t0 = time.perf_counter()
     run_responses(
         ResponsesConfig(
