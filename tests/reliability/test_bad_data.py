@@ -85,7 +85,7 @@ def test_predict_names_each_bad_image_and_classifies_the_rest(digits_run, tmp_pa
     assert_no_traceback(result)
     out = result.stdout.splitlines()
     assert [line.split(": ")[0] for line in out] == [str(p) for p in good]
-    assert all(line.count("(") == 2 for line in out)  # two classes with probabilities each
+    assert all(line.count("%") == 2 for line in out)  # two classes, each with its probability
     errors = result.stderr.splitlines()
     assert len(errors) == len(bad) + 1
     for path, line in zip([*bad, missing], errors):
