@@ -84,6 +84,34 @@ def test_malformed_safetensors_fails_cleanly(tmp_path):
         models.load_weights(models.create("resnet20"), path)
 
 
+def test_an_export_or_an_image_given_as_weights_is_named_for_what_it_is(tmp_path, capsys):
+    """reslab's own ONNX and TorchScript exports, and a photo, passed where weights go: one line
+    saying what the file is (they used to be called "pickled objects other than tensors",
+    or a torch warning then its weights_only text)."""
+    from PIL import Image
+
+    from reslab.cli import main
+
+    net = models.create("resnet20").eval()
+    torch.jit.save(torch.jit.trace(net, torch.zeros(1, 3, 32, 32)), tmp_path / "model.pt")
+    (tmp_path / "model.onnx").write_bytes(b"\x08\x08\x12\x07pytorch")  # a protobuf's first bytes
+    Image.new("RGB", (32, 32), "red").save(tmp_path / "cat.jpg")
+    for name, what in (
+        ("model.onnx", "an exported ONNX model"),
+        ("model.pt", "an exported TorchScript model"),
+        ("cat.jpg", "a JPEG image"),
+    ):
+        with pytest.raises(WeightsError, match=f"is {what}, not weights"):
+            models.load_weights(models.create("resnet20"), tmp_path / name)
+        capsys.readouterr()
+        assert main(["predict", str(tmp_path / name), str(tmp_path / "cat.jpg")]) == 2
+        err = capsys.readouterr().err
+        assert err.splitlines() == [
+            f"error: {tmp_path / name} is {what}, not weights: pass a run directory, its "
+            "final.safetensors or one of its checkpoints"
+        ], err
+
+
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(WeightsError, match="not found"):
         models.load_weights(models.create("resnet20"), tmp_path / "nope.pt")

@@ -54,6 +54,12 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
             raise WeightsError(
                 f"{path} is not a valid safetensors file ({_first_line(e)})"
             ) from None
+    other = not_weights(path)
+    if other:
+        raise WeightsError(
+            f"{path} is {other}, not weights: pass a run directory, its final.safetensors or "
+            "one of its checkpoints"
+        )
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
@@ -64,6 +70,33 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     except (RuntimeError, EOFError, OSError, ValueError) as e:
         raise WeightsError(f"{path} is not a readable PyTorch file ({_first_line(e)})") from None
     return extract_state_dict(obj, source=str(path))
+
+
+def not_weights(path: str | os.PathLike) -> str | None:
+    """What a file is when it is recognisably not weights (nothing is unpickled): "an exported
+    ONNX model", "an exported TorchScript model", "a JPEG image", ...; None otherwise. A
+    PyTorch file is a zip holding ``*/data.pkl``; TorchScript's zip also holds ``*/code/``."""
+    import zipfile
+
+    path = Path(path)
+    if path.suffix.lower() == ".onnx":
+        return "an exported ONNX model"
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as z:
+                names = z.namelist()
+        except (zipfile.BadZipFile, OSError):
+            return None
+        if any("/code/" in n for n in names):
+            return "an exported TorchScript model"
+        return None
+    try:
+        from PIL import Image
+
+        with Image.open(path) as image:
+            return f"a {image.format} image" if image.format else "an image"
+    except Exception:  # not an image either: torch.load says what it is not
+        return None
 
 
 def extract_state_dict(obj: object, source: str = "object") -> dict[str, torch.Tensor]:
