@@ -155,3 +155,26 @@ def test_a_grey_model_scores_a_folder_as_predict_labels_its_files(run_dir, image
     assert result.count == len(images)
     assert result.confusion == confusion
     assert result.loss == pytest.approx(sum(losses) / len(losses), rel=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("option", "line"),
+    [
+        (["--batch-size", "0"], "error: --batch-size must be at least 1, got 0"),
+        (["--image-size", "0"], "error: --image-size must be at least 1, got 0"),
+        (["--device", "foo"], "error: --device 'foo' is not a device: use auto, cpu or cuda[:N]"),
+    ],
+)
+def test_eval_options_out_of_range_are_one_line_naming_the_option(
+    run_dir, images, tmp_path, capsys, option, line
+):
+    """On an image folder `--batch-size 0` was a DataLoader traceback, `--image-size 0` was
+    taken as "not given", and a bad --device was called train.device."""
+    from reslab.cli import main
+
+    (tmp_path / "zero").mkdir()
+    (tmp_path / "zero" / images[0].name).write_bytes(images[0].read_bytes())
+    capsys.readouterr()
+    args = ["eval", str(run_dir), "--data", "folder", "--root", str(tmp_path), *option]
+    assert main(args) == 2
+    assert capsys.readouterr().err.splitlines() == [line]

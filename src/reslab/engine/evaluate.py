@@ -157,9 +157,12 @@ def evaluate(
     from reslab.errors import ConfigError
     from reslab.inference import load_for_inference
 
+    for key, value in (("batch_size", batch_size), ("image_size", image_size), ("resize", resize)):
+        if value is not None and value < 1:
+            raise ConfigError(f"--{key.replace('_', '-')} must be at least 1, got {value}")
     model, meta = load_for_inference(source)
     spec = InputSpec.from_meta(meta)
-    dev = resolve_device(device)
+    dev = resolve_device(device, given_as="--device")
     model.to(dev)
     name = data or meta.get("data")
     if not name:

@@ -25,18 +25,22 @@ from reslab.utils.runtime import auto_device
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
 
 
-def resolve_device(name: str, info: DistInfo | None = None) -> torch.device:
+def resolve_device(
+    name: str, info: DistInfo | None = None, *, given_as: str = "train.device"
+) -> torch.device:
+    """The torch device ``name`` (auto, cpu, cuda, cuda:N) stands for; ``given_as`` is how the
+    user gave it (a config key or a command-line option), for the one line when it is wrong."""
     name = auto_device(name)
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise ConfigError(f"train.device={name} but no CUDA device is available; use cpu")
+            raise ConfigError(f"{given_as} {name}: no CUDA device is available here; use cpu")
         if info is not None and info.enabled and name == "cuda":
             return torch.device("cuda", info.local_rank)
     try:
         return torch.device(name)
     except RuntimeError:
         raise ConfigError(
-            f"train.device {name!r} is not a device: use auto, cpu or cuda[:N]"
+            f"{given_as} {name!r} is not a device: use auto, cpu or cuda[:N]"
         ) from None
 
 
