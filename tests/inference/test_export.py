@@ -102,6 +102,26 @@ def test_missing_onnx_runtime_says_how_to_install(run_dir, tmp_path, monkeypatch
     assert list(tmp_path.iterdir()) == []
 
 
+def test_the_opsets_offered_export_and_the_others_are_one_line(run_dir, tmp_path, capfd):
+    """The first and last opset of the range the refusal names both export an option-A net
+    (its shortcut's strided slice needs opset 10); one outside it is a line naming the range,
+    with nothing written and nothing else printed (opset 9 printed the exporter's whole IR
+    graph, then advised --format torchscript)."""
+    lowest, highest = export_module.MIN_OPSET, export_module.max_opset()
+    for opset in (lowest, highest):
+        result = export(run_dir, tmp_path / f"m{opset}.onnx", format="onnx", opset=opset)
+        assert onnx.load(str(result.path)).opset_import[0].version == opset
+    capfd.readouterr()
+    for opset in (lowest - 1, highest + 1):
+        with pytest.raises(ReslabError) as refused:
+            export(run_dir, tmp_path / "bad.onnx", format="onnx", opset=opset)
+        assert str(refused.value) == (
+            f"--opset {opset} cannot export these nets: use {lowest} to {highest} (default 17)"
+        )
+    assert capfd.readouterr() == ("", "")
+    assert not (tmp_path / "bad.onnx").exists()
+
+
 def test_unknown_format_is_refused(run_dir, tmp_path):
     with pytest.raises(ReslabError, match="unknown export format 'tflite'"):
         export(run_dir, tmp_path / "m.tflite", format="tflite")

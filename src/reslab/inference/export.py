@@ -62,6 +62,11 @@ def export(
     """
     if format not in FORMATS:
         raise ReslabError(f"unknown export format {format!r}: use one of {', '.join(FORMATS)}")
+    if format == "onnx" and not MIN_OPSET <= opset <= max_opset():
+        raise ReslabError(
+            f"--opset {opset} cannot export these nets: use {MIN_OPSET} to {max_opset()} "
+            f"(default 17)"
+        )
     model, meta = load_for_inference(source)
     out = Path(out)
     if out.is_dir():
@@ -84,6 +89,17 @@ def export(
                 f"(more than {bound:.3g}); nothing was written to {out}"
             )
     return ExportResult(path=out, format=format, max_abs_diff=diff)
+
+
+MIN_OPSET = 10
+"""The first ONNX opset whose Slice takes a step: option-A shortcuts subsample with x[..., ::2]."""
+
+
+def max_opset() -> int:
+    """The newest ONNX opset this PyTorch exports."""
+    from torch.onnx import _constants
+
+    return int(getattr(_constants, "ONNX_MAX_OPSET", 20))
 
 
 def tolerance(expected: torch.Tensor) -> float:
