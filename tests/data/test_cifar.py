@@ -41,6 +41,16 @@ def test_cifar_archive_directly_in_root(tmp_path):
     assert len(load_splits("cifar10", root=tmp_path).train) == 100
 
 
+@pytest.mark.parametrize("name", ["cifar10", "cifar100"])
+def test_root_may_be_the_extracted_folder_itself(tmp_path, name):
+    """--root .../cifar-10-batches-py (the folder, not its parent) loads the same images; it
+    used to say the archive was missing and to download it."""
+    folder = write_cifar(tmp_path, name, archive=False)
+    parent, itself = load_splits(name, root=tmp_path), load_splits(name, root=folder)
+    assert torch.equal(parent.train.images, itself.train.images)
+    assert torch.equal(parent.test.labels, itself.test.labels)
+
+
 def test_cifar10_val_split_is_stratified_and_disjoint(tmp_path):
     write_cifar(tmp_path / "cifar10", "cifar10", archive=True, per_class_train=4)  # 200 train
     splits = load_splits("cifar10", root=tmp_path, val_size=50, seed=2)

@@ -100,9 +100,12 @@ CIFAR = {
 
 
 def find_cifar(name: str, directories: list[Path]) -> Path | None:
-    """The extracted folder or the archive of ``name`` in the first directory that has one."""
+    """The extracted folder or the archive of ``name`` in the first directory that has one, or
+    that is one (--root given as the extracted folder itself, not the folder that holds it)."""
     layout = CIFAR[name]
     for directory in directories:
+        if (directory / layout.meta).is_file() and (directory / layout.test).is_file():
+            return directory
         if (directory / layout.folder).is_dir():
             return directory / layout.folder
         if (directory / layout.archive).is_file():
