@@ -229,8 +229,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 0
     views = [v for v, on in (("10-crop", args.ten_crop), ("flip TTA", args.tta == "flip")) if on]
     k = min(5, len(res.classes) or 5)  # top-5 of fewer classes is top-k, as run_eval counts it
+    where = f" in {args.root}" if args.root else ""
     print(
-        f"{args.source} on {args.data or 'its dataset'} ({args.split}, {res.count} images"
+        f"{args.source} on {args.data or 'its dataset'}{where} ({args.split}, {res.count} images"
         f"{''.join(', ' + v for v in views)}): "
         f"top-1 error {res.top1_error:.2f}% (accuracy {res.top1_accuracy:.2f}%), "
         f"top-{k} error {res.top5_error:.2f}%, loss {res.loss:.4f}"
@@ -360,7 +361,11 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
         help="a run directory, a weights file, or weights by name (resnet56.cifar10, "
         "resnet50.IMAGENET1K_V2; see 'reslab models')",
     )
-    p.add_argument("images", nargs="+", help="image files (any common format and size)")
+    p.add_argument(
+        "images",
+        nargs="+",
+        help="image files (any common format and size), or folders: the image files under them",
+    )
     p.add_argument("--topk", type=int, default=5, help="classes shown per image (default 5)")
     p.add_argument("--batch-size", type=int, default=32, help="images per batch (default 32)")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
@@ -707,7 +712,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # one line per warning (skipped files, checkpoint fallbacks), not two
         warnings.formatwarning = lambda msg, cat, *a, **k: f"warning: {msg}\n"
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe fails here, where it is handled, not at exit
+        return code
     except ReslabError as e:
         if args.debug:
             raise
@@ -716,6 +723,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (`reslab predict DIR | head`): stop quietly, as a program killed
+        # by SIGPIPE does; what is still buffered goes nowhere, not into a traceback at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -178,3 +178,37 @@ def test_eval_options_out_of_range_are_one_line_naming_the_option(
     args = ["eval", str(run_dir), "--data", "folder", "--root", str(tmp_path), *option]
     assert main(args) == 2
     assert capsys.readouterr().err.splitlines() == [line]
+
+
+def test_a_folder_is_predicted_as_its_image_files_and_a_closed_pipe_is_quiet(
+    run_dir, images, tmp_path
+):
+    """`reslab predict RUN DIR` gives a line per image file under DIR, in sorted order (it was
+    "is a directory, not an image file"); a folder with none is one error line. Piped into a
+    reader that stops early (`| head -1`), it stops without a traceback, as a program killed
+    by SIGPIPE does (exit 141)."""
+    import signal
+    import subprocess
+    import sys
+
+    folder = tmp_path / "photos"
+    for i, path in enumerate(images):
+        (folder / ("a" if i % 2 else "b")).mkdir(parents=True, exist_ok=True)
+        (folder / ("a" if i % 2 else "b") / path.name).write_bytes(path.read_bytes())
+    (folder / "notes.txt").write_text("not an image")
+    (tmp_path / "none").mkdir()
+    command = [sys.executable, "-m", "reslab", "predict", str(run_dir), "--topk", "1"]
+    done = subprocess.run([*command, str(folder), str(tmp_path / "none")], capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+    files = sorted(p for p in folder.rglob("*") if p.suffix != ".txt" and p.is_file())
+    assert [line.split(": ")[0] for line in done.stdout.splitlines()] == list(map(str, files))
+    assert done.stderr.splitlines() == [
+        f"{tmp_path / 'none'}: error: a folder with no image files in it"
+    ]
+    assert done.returncode == 1  # an input failed
+
+    reader = subprocess.Popen([*command, str(folder)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)  # fmt: skip
+    reader.stdout.close()  # the reader is gone before the first line
+    _, err = reader.communicate(timeout=300)
+    assert reader.returncode == 128 + signal.SIGPIPE and "Traceback" not in err, err

@@ -41,7 +41,8 @@ def predict(
     batch_size: int = 32,
     device: str = "cpu",
 ) -> Iterator[Prediction]:
-    """One :class:`Prediction` per image, in input order, with the top ``topk`` classes.
+    """One :class:`Prediction` per image, in input order, with the top ``topk`` classes; a
+    folder among ``images`` stands for the image files under it, in sorted order.
 
     The model loads now (so a bad ``source`` raises here); images are decoded lazily,
     ``batch_size`` at a time, with the preprocessing stored beside the weights.
@@ -64,7 +65,7 @@ def predict(
         model,
         meta["classes"],
         prepare,
-        iter(images),
+        _expand(images),
         min(topk, model.num_classes),
         batch_size,
         torch.device(device),
@@ -126,11 +127,31 @@ def _stream(
                 yield Prediction(path, None, error)
 
 
+def _expand(images: Iterable[str | os.PathLike]) -> Iterator[str | os.PathLike]:
+    """Each path as given, a folder as the image files under it (sorted, at any depth; hidden
+    files and other extensions left out). A folder without images stays one path, which
+    :func:`_check_file` then names."""
+    from reslab.data.folder import IMAGE_EXTENSIONS
+
+    for path in images:
+        if not os.path.isdir(path):
+            yield path
+            continue
+        files = sorted(
+            p
+            for p in Path(path).rglob("*")
+            if p.suffix.lower() in IMAGE_EXTENSIONS
+            and p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        )
+        yield from files or [path]
+
+
 def _check_file(path: str) -> None:
     if not os.path.exists(path):
         raise DataError(f"{path}: no such file")
     if os.path.isdir(path):
-        raise DataError(f"{path}: is a directory, not an image file")
+        raise DataError(f"{path}: a folder with no image files in it")
 
 
 def _without_path(message: str, path: str) -> str:
