@@ -224,3 +224,39 @@ def test_a_mistyped_dataset_name_in_training_is_not_taken_for_an_archive(
     for resume in ((), ("--resume", "auto")):
         line = _one_error(reslab(capsys, *typo, f"out_dir={tmp_path}", *resume))
         assert "unknown dataset 'foldr'" in line, line
+
+
+@pytest.mark.parametrize("pipeline", ["cifar", "imagenet"])
+def test_a_test_folder_with_only_some_classes_is_scored_by_name(
+    capsys, tmp_path, monkeypatch, pipeline
+):
+    """test/ lacks one of train/'s classes: training scores it by name, as `reslab eval` does
+    (the same error on the same images); a class train/ never had is one line naming it."""
+    import json
+
+    from .datasets import write_image_folder
+
+    write_image_folder(tmp_path / "f", classes=("a", "b", "c"), train=6, val=2, size=(32, 32))
+    for f in (tmp_path / "f" / "val" / "b").iterdir():
+        f.unlink()
+    (tmp_path / "f" / "val" / "b").rmdir()
+    monkeypatch.chdir(tmp_path)
+    args = ["data.name=folder", "data.root=f", "data.val_size=0", "data.batch_size=6",
+            f"data.folder_pipeline={pipeline}", "data.image_size=32", "train.iterations=2",
+            "train.progress=false", "train.tensorboard=false"]  # fmt: skip
+    result = reslab(capsys, "train", "cifar10_resnet20", *args, "name=r")
+    assert result.rc == 0, result.text
+    summary = json.loads((tmp_path / "runs" / "r" / "summary.json").read_text())
+    result = reslab(capsys, "eval", "runs/r", "--json")
+    scored = json.loads(result.out)
+    assert scored["count"] == 4 and scored["classes"] == ["a", "b", "c"]
+    assert summary["final"]["test_error"] == pytest.approx(scored["top1_error"], abs=1e-9)
+    assert summary["final"]["test_count"] == 4
+    assert scored["per_class_accuracy"][1] is None  # b: no test image
+
+    (tmp_path / "f" / "val" / "zebra").mkdir()
+    next((tmp_path / "f" / "val" / "a").iterdir()).rename(
+        tmp_path / "f" / "val" / "zebra" / "z.png"
+    )
+    line = _one_error(reslab(capsys, "train", "cifar10_resnet20", *args, "name=z"))
+    assert "f/val has class folders that f/train lacks (zebra)" in line, line

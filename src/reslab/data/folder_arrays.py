@@ -111,12 +111,27 @@ def read_train_and_test(root: Path, **kwargs: object) -> tuple[ArrayDataset, Arr
     train = read_folder_arrays(root / "train", **kwargs)  # type: ignore[arg-type]
     test = read_folder_arrays(test_dir, **kwargs)  # type: ignore[arg-type]
     if train.classes != test.classes:
-        raise DataError(
-            f"{root / 'train'} and {test_dir} have different class folders "
-            f"([{', '.join(train.classes)}] and [{', '.join(test.classes)}])"
+        index = torch.tensor(
+            eval_class_index(train.classes, test.classes, root / "train", test_dir)
         )
+        test = ArrayDataset(test.images, index[test.labels], list(train.classes), test.name)
     train.name, test.name = "train", test_dir.name
     return train, test
+
+
+def eval_class_index(
+    train_classes: list[str], eval_classes: list[str], train_dir: Path, eval_dir: Path
+) -> list[int]:
+    """For each class folder of an evaluation split, its class's index in train/'s classes:
+    a test/ that holds only some of train/'s classes is scored by name (as `reslab eval` scores
+    such a folder); a class train/ lacks is one line naming it."""
+    unknown = [c for c in eval_classes if c not in train_classes]
+    if unknown:
+        raise DataError(
+            f"{eval_dir} has class folders that {train_dir} lacks ({', '.join(unknown)}): a net "
+            "cannot be tested on classes it never trained on; rename or remove them"
+        )
+    return [train_classes.index(c) for c in eval_classes]
 
 
 def load_folder_splits(

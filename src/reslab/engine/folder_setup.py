@@ -28,6 +28,7 @@ import torch
 
 from reslab import data as rdata
 from reslab.data.folder import ImageFolder, folder_split
+from reslab.data.folder_arrays import eval_class_index
 from reslab.data.spec import InputSpec
 from reslab.data.transforms import DeviceNormalize, collate_channels_last, spec_transform
 from reslab.engine.config import Config
@@ -112,8 +113,10 @@ def build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
     eval_ds = ImageFolder(
         eval_dir, eval_tf, max_bad_files=d.max_bad_files, decode="uint8", bad="skip"
     )
-    if train_ds.classes != eval_ds.classes:
-        raise DataError(f"{train_dir} and {eval_dir} have different class folders")
+    eval_set: torch.utils.data.Dataset = eval_ds
+    if train_ds.classes != eval_ds.classes:  # only some classes: scored by name
+        index = eval_class_index(train_ds.classes, eval_ds.classes, train_dir, eval_dir)
+        eval_set = _Relabelled(eval_ds, index)
     train_set: torch.utils.data.Dataset = train_ds
     val_set: torch.utils.data.Dataset | None = None
     if d.val_size:
@@ -168,8 +171,8 @@ def build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
             worker_init_fn=ignore_stop_signals,
         )
 
-    evals = {"test": eval_loader(eval_ds)}
-    sizes = {"train": len(train_set), "test": len(eval_ds)}
+    evals = {"test": eval_loader(eval_set)}
+    sizes = {"train": len(train_set), "test": len(eval_set)}
     if val_set is not None:
         evals = {"val": eval_loader(val_set), **evals}
         sizes["val"] = len(val_set)
@@ -188,6 +191,20 @@ def build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
         sizes=sizes,
         train_augment=train_batch_augment(cfg, len(train_ds.classes), tuple(std)),
     )
+
+
+class _Relabelled(torch.utils.data.Dataset):
+    """An evaluation folder's samples with their labels as indices into train/'s classes."""
+
+    def __init__(self, dataset: ImageFolder, index: list[int]) -> None:
+        self.dataset, self.index = dataset, index
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int] | None:
+        item = self.dataset[i]
+        return None if item is None else (item[0], self.index[item[1]])
 
 
 def ignore_stop_signals(worker_id: int) -> None:
