@@ -687,3 +687,17 @@ def test_the_degrees_of_freedom_are_shown_to_two_decimals(tmp_path, synthetic, c
     for text in (verdicts, printed):
         assert "df 1.04" in text and "df 1.0)" not in text and "df 1.0," not in text
         assert re.search(r"df 2\b(?!\.)", text), text
+
+
+def test_a_table6_that_was_not_run_is_titled_by_its_dataset_and_claims_nothing(tmp_path, synthetic):
+    """`reslab study table6` without a GPU writes the paper's numbers and CPU estimates, with no
+    dataset record: the report's title names CIFAR-10 (it said "Deep residual learning on —")
+    and it has no "these verdicts hold for the — dataset" note, there being no verdict."""
+    results = synthetic.table6()
+    del results["dataset"], results["confusion"]
+    for row in results["rows"]:
+        row.update(measured_error=None, status="not run")
+    synthetic.write(tmp_path / "table6", results)
+    md = build_report(tmp_path / "table6").markdown.read_text(encoding="utf-8")
+    assert md.splitlines()[0].startswith("# Deep residual learning on cifar10:")
+    assert "—" not in md.split("## Results")[0] and "These verdicts hold" not in md

@@ -70,12 +70,30 @@ def _when(dates: list[str], t: Wording) -> str:
     return t("date_range", first=start, last=end) + " UTC"
 
 
+TABLE6_DATA = {"table6": "cifar10"}
+
+
+def _measured(study: StudyResult) -> bool:
+    """Whether a study's results hold anything reslab measured (a Table 6 that was not run
+    holds the paper's numbers and estimates only)."""
+    if study.study != "table6":
+        return True
+    return any(r.get("status") == "measured" for r in study.data.get("rows") or [])
+
+
 def compose(studies: list[StudyResult], t: Wording, fig_dir: Path, run_dir: Path) -> Document:
     """The whole report for ``studies`` (already in report order)."""
     ctx = Context(t=t, fig_dir=fig_dir)
     sections = [render_study(s, ctx) for s in studies]
-    first = studies[0].data
-    dataset = (first.get("dataset") or {}).get("name") or fmt.MISSING
+    dataset = next(
+        (
+            name
+            for s in studies
+            # Table 6 is CIFAR-10's table, and its results may hold no trained net
+            if (name := (s.data.get("dataset") or {}).get("name") or TABLE6_DATA.get(s.study))
+        ),
+        fmt.MISSING,
+    )
     dates = [str(_env(s)["date"]) for s in studies if _env(s).get("date")]
     version = _env(studies[0]).get("reslab") or fmt.MISSING
     doc = Document(
@@ -97,7 +115,8 @@ def compose(studies: list[StudyResult], t: Wording, fig_dir: Path, run_dir: Path
         doc.blocks.append(BulletList(tuple(findings)))
     elif not any(s.verdicts for s in sections):  # a verdict table already concludes
         doc.blocks.append(Paragraph(t("no_findings")))
-    doc.blocks.append(Paragraph(t("scope_note", dataset=dataset), style="note"))
+    if any(_measured(s) for s in studies):  # nothing to scope where nothing was trained
+        doc.blocks.append(Paragraph(t("scope_note", dataset=dataset), style="note"))
     doc.blocks.append(Heading(t("h_results"), 2))
     for section in sections:
         doc.blocks += section.blocks
