@@ -224,6 +224,14 @@ def test_a_moved_run_with_a_relative_data_root_says_how_to_point_it_and_resumes(
     assert "resumed copy from step_00000002.pt at step 2" in result.text, result.text
     assert json.loads((copy / "summary.json").read_text())["status"] == "completed"
     assert sorted(p.name for p in (tmp_path / "elsewhere").iterdir()) == ["copy"]
+    # the data moves too: eval says where the run found it and how to point it there now
+    (tmp_path / "images").rename(tmp_path / "moved")
+    result = reslab(capsys, "eval", "copy")
+    (line,) = result.error_lines()
+    where = f"error: {tmp_path / 'images'}, where copy found its folder data, does not exist here"
+    assert result.rc == 2 and line.startswith(where), line
+    assert "pass --root DIR" in line, line
+    assert reslab(capsys, "eval", "copy", "--root", "../moved").rc == 0
 
 
 def test_a_resume_with_no_checkpoint_says_it_starts_over_and_its_curves_do_not_repeat(

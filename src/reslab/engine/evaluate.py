@@ -154,7 +154,7 @@ def evaluate(
     from reslab import data as rdata
     from reslab.data.transforms import DeviceNormalize
     from reslab.engine.rundata import resolve_device
-    from reslab.errors import ConfigError
+    from reslab.errors import ConfigError, DataError
     from reslab.inference import load_for_inference
 
     for key, value in (("batch_size", batch_size), ("image_size", image_size), ("resize", resize)):
@@ -172,6 +172,11 @@ def evaluate(
         )
     if root is None and name == meta.get("data"):
         root = meta.get("root") or _run_data_root(Path(source))  # where the run found its data
+        if root and not Path(root).exists() and not (meta.get("download") or False):
+            raise DataError(
+                f"{root}, where {source} found its {name} data, does not exist here (moved, or "
+                "another machine): pass --root DIR, the data's folder now"
+            )
     num_classes = int(meta["num_classes"])
     if data is not None:
         rdata.catalog.check_dataset_name(name, "an image folder, with --root DIR")
