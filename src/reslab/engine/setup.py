@@ -198,7 +198,10 @@ def build_model(cfg: Config, data: RunData) -> nn.Module:
         # a file, a run directory, or published weights by name ('resnet56.cifar10')
         source = models.hub.resolve_pretrained(m.pretrained)
         models.load_weights(model, source, skip_head=True, adapt_input=True)
-        _load_head_if_it_fits(model, source)
+        state = models.weights.normalise_keys(models.read_state_dict(source))
+        said = [_stem_words(state, data.in_channels), _load_head(model, state, source, data)]
+        if int(os.environ.get("RANK", "0")) == 0:  # one line for the whole job
+            print(f"model.pretrained={m.pretrained}: {'; '.join(w for w in said if w)}", flush=True)
     if m.freeze_stages:
         models.freeze_stages(model, m.freeze_stages)  # weights and BN statistics
     if m.stochastic_depth:
@@ -206,12 +209,48 @@ def build_model(cfg: Config, data: RunData) -> nn.Module:
     return model
 
 
-def _load_head_if_it_fits(model: nn.Module, source: Path) -> None:
-    state = models.weights.normalise_keys(models.read_state_dict(source))
+def _stem_words(state: dict[str, torch.Tensor], in_channels: int) -> str:
+    """How the pretrained stem meets the data's channels, in a few words ("" when it simply fits)."""
+    stem = state.get("conv1.weight")
+    if stem is None or stem.shape[1] == in_channels:
+        return ""
+    how = "summed over colours" if in_channels == 1 else "repeated and rescaled"
+    return f"first conv adapted from {stem.shape[1]} to {in_channels} input channels ({how})"
+
+
+def _load_head(
+    model: nn.Module, state: dict[str, torch.Tensor], source: Path, data: RunData
+) -> str:
+    """Load the pretrained classifier where it stands for this data's classes: the same shape
+    and, where the weights record their class names, the same names in the same order.
+    Otherwise the head stays new. Returns the few words that say which."""
     head = {k: v for k, v in state.items() if k.startswith("fc.")}
     target = model.state_dict()
-    if head and all(k in target and target[k].shape == v.shape for k, v in head.items()):
-        model.load_state_dict(head, strict=False)
+    if not head:
+        return f"new classifier for {data.num_classes} classes (the weights have none)"
+    if not all(k in target and target[k].shape == v.shape for k, v in head.items()):
+        outputs = head["fc.weight"].shape[0] if "fc.weight" in head else "other"
+        return f"new classifier for {data.num_classes} classes (the weights' has {outputs})"
+    theirs = _recorded_classes(source)
+    if theirs is not None and data.classes and list(theirs) != list(data.classes):
+        return (
+            f"new classifier: the weights' {len(theirs)} classes ({_few(theirs)}) are not this "
+            f"data's ({_few(data.classes)})"
+        )
+    model.load_state_dict(head, strict=False)
+    return f"classifier kept ({data.num_classes} classes, the same as the weights')"
+
+
+def _recorded_classes(source: Path) -> list[str] | None:
+    """The class names a reslab weights file records, or None (other files record none)."""
+    if Path(source).suffix != ".safetensors":
+        return None
+    classes = models.read_metadata(source).get("classes")
+    return [str(c) for c in classes] if isinstance(classes, list) else None
+
+
+def _few(names: list[str], n: int = 3) -> str:
+    return ", ".join(names[:n]) + (", ..." if len(names) > n else "")
 
 
 __all__ = [
