@@ -260,3 +260,21 @@ def test_a_test_folder_with_only_some_classes_is_scored_by_name(
     )
     line = _one_error(reslab(capsys, "train", "cifar10_resnet20", *args, "name=z"))
     assert "f/val has class folders that f/train lacks (zebra)" in line, line
+
+
+def test_small_images_scaled_up_by_the_imagenet_pipeline_are_said(capsys, jpg_folder, tmp_path):
+    """32x32 files under the ImageNet folder pipeline become 224x224 crops: a warning says so
+    and what to do, and the run line gives the input size; at data.image_size=32, no warning."""
+    args = ["data.name=folder", f"data.root={jpg_folder}", "data.val_size=0",
+            "data.batch_size=6", "data.folder_pipeline=imagenet", "data.num_workers=0",
+            "train.iterations=1", "train.progress=false", "train.tensorboard=false",
+            f"out_dir={tmp_path / 'runs'}"]  # fmt: skip
+    result = reslab(capsys, "train", "cifar10_resnet20", *args, "name=up")
+    assert result.rc == 0, result.text
+    (warning,) = [x for x in result.err.splitlines() if "scaled up" in x]
+    assert "resnet20 takes 224x224 crops here" in warning and "images are 32x32" in warning
+    assert "leave out data.folder_pipeline=imagenet" in warning
+    assert "(6 train images, 224x224 input)" in result.out
+    result = reslab(capsys, "train", "cifar10_resnet20", *args, "data.image_size=32", "name=n")
+    assert result.rc == 0 and "scaled up" not in result.text, result.text
+    assert "(6 train images, 32x32 input)" in result.out

@@ -107,6 +107,8 @@ def build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
         max_bad_files=d.max_bad_files,
         auto_augment=d.auto_augment,
     )
+    if info.rank == 0:
+        _warn_if_scaled_up(train_ds, image_size, cfg.model.name)
     inputs = InputSpec((eval_size, eval_size), tuple(mean), tuple(std), resize=resize)
     eval_tf = spec_transform(inputs)
     # evaluation leaves a bad file out instead of counting a neighbour twice
@@ -191,6 +193,33 @@ def build_folder(cfg: Config, per_rank: int, info: DistInfo) -> RunData:
         sizes=sizes,
         train_augment=train_batch_augment(cfg, len(train_ds.classes), tuple(std)),
     )
+
+
+def _warn_if_scaled_up(train_ds: ImageFolder, image_size: int, model: str) -> None:
+    """Say so when the ImageNet pipeline will scale small images up (a folder of CIFAR's 32x32
+    files under an ImageNet net trains on 224x224 blow-ups, many times slower than natively)."""
+    from PIL import Image
+
+    try:
+        with Image.open(train_ds.samples[0][0]) as first:
+            width, height = first.size
+    except Exception:  # an unreadable first file is reported where it is decoded
+        return
+    if max(width, height) * 2 <= image_size:
+        from reslab import models
+
+        cifar_net = models.get_spec(model).family == "cifar"
+        advice = (
+            "leave out data.folder_pipeline=imagenet: a CIFAR net reads them at their size"
+            if cifar_net
+            else "use a CIFAR net (e.g. model.name=resnet20), or set data.image_size"
+        )
+        print(
+            f"warning: {model} takes {image_size}x{image_size} crops here (the ImageNet folder "
+            f"pipeline), and this folder's images are {width}x{height}: they are scaled up, "
+            f"which trains many times slower than at their size. For images this small, {advice}",
+            file=sys.stderr,
+        )
 
 
 class _Relabelled(torch.utils.data.Dataset):

@@ -177,6 +177,12 @@ def resumed_config(
     return config
 
 
+def _input_words(data: RunData) -> str:
+    """ ", 224x224 input" and the like, for the run line (nothing where the size is unknown)."""
+    size = getattr(data, "image_size", None)
+    return f", {size[0]}x{size[1]} input" if size else ""
+
+
 def _check_moved_root(cfg: Config, overrides: list[str]) -> None:
     """A resumed run's relative data.root is read from where the command runs, which is not
     where the run started once the run (or the shell) has moved: say how to point it again."""
@@ -996,7 +1002,8 @@ def _describe(
     if device.type == "cuda" and cfg.train.precision == "fp32" and torch.cuda.is_bf16_supported():
         hint = " (fp32, as the paper; this GPU runs bf16 faster: train.precision=bf16)"
     print(
-        f"run {run_dir}: {cfg.model.name} on {cfg.data.name} ({data.train_size} train images), "
+        f"run {run_dir}: {cfg.model.name} on {cfg.data.name} ({data.train_size} train images"
+        f"{_input_words(data)}), "
         f"global batch {cfg.data.batch_size}{scale}, lr {scaled} (for the global batch), "
         f"{cfg.train.iterations} iterations{hint}",
         flush=True,
