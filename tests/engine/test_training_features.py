@@ -441,3 +441,18 @@ def test_the_modern_recipe_runs_end_to_end_and_resumes_exactly(cifar_root, tmp_p
         json.loads((resumed.dir / "summary.json").read_text())["best_val_step"]
         == (summary["best_val_step"])
     )
+
+
+class _Fixed(nn.Module):
+    """Predicts class 0 for every input."""
+
+    def forward(self, x):
+        return torch.tensor([3.0, 2.0, 1.0, 0.0]).expand(len(x), 4)
+
+
+def test_errors_are_wrong_over_count_without_float_noise():
+    """19 of 100 wrong is 19.0%, as summary.json stores it (100 * (1 - 81/100) made
+    18.999999999999993)."""
+    y = torch.tensor([0] * 81 + [2] * 19)
+    result = run_eval(_Fixed(), [(torch.zeros(100, 1), y)], 4, device=torch.device("cpu"))
+    assert result.top1_error == 19.0

@@ -118,8 +118,9 @@ def run_eval(
     return EvalResult(
         count=count,
         loss=float(sums[0].item() / count),
-        top1_error=100.0 * (1 - correct.sum().item() / count),
-        top5_error=100.0 * (1 - sums[1].item() / count),
+        # wrong / count, not 1 - right / count: 19 of 100 is 19.0, not 18.999999999999993
+        top1_error=100.0 * (count - int(correct.sum().item())) / count,
+        top5_error=100.0 * (count - int(sums[1].item())) / count,
         per_class_accuracy=per_class,
         confusion=conf.tolist(),
         classes=list(classes or [str(i) for i in range(num_classes)]),
