@@ -142,3 +142,18 @@ def test_identity_ignores_where_a_run_lives_but_not_what_it_trains():
     assert config_identity(base) != config_identity(other)
     assert config_diff(base, other) == ["train.iterations"]
     assert config_identity(base.to_dict()) == config_identity(base)
+
+
+def test_a_users_recipe_builds_on_a_shipped_one_and_a_missing_base_names_its_recipe(tmp_path):
+    """`_base_: base_cifar.yaml` in a user's own folder is the shipped base; a mistyped one is
+    one line naming the recipe that asks for it, with the nearest shipped names."""
+    from reslab.engine.config import read_recipe
+
+    (tmp_path / "mine.yaml").write_text("_base_: cifar10_resnet56.yaml\ntrain:\n  iterations: 7\n")
+    cfg = load_config(read_recipe(tmp_path / "mine.yaml"), None)
+    assert (cfg.model.name, cfg.train.iterations) == ("resnet56", 7)
+    (tmp_path / "typo.yaml").write_text("_base_: base_cifr.yaml\n")
+    with pytest.raises(ConfigError) as e:
+        read_recipe(tmp_path / "typo.yaml")
+    assert str(e.value).startswith(f"_base_: base_cifr.yaml in {tmp_path / 'typo.yaml'}: ")
+    assert "did you mean base_cifar?" in str(e.value)

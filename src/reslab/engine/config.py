@@ -443,6 +443,10 @@ def read_recipe(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any
     if base is None:
         return data
     base_path = (path.parent / base) if not Path(base).is_absolute() else Path(base)
+    try:
+        resolve_recipe_path(base_path)
+    except ConfigError as e:  # name the recipe that asked for it
+        raise ConfigError(f"_base_: {base} in {path}: {e}") from None
     return _merge(read_recipe(base_path, (*_seen, path)), data)
 
 
