@@ -157,3 +157,15 @@ def test_a_users_recipe_builds_on_a_shipped_one_and_a_missing_base_names_its_rec
         read_recipe(tmp_path / "typo.yaml")
     assert str(e.value).startswith(f"_base_: base_cifr.yaml in {tmp_path / 'typo.yaml'}: ")
     assert "did you mean base_cifar?" in str(e.value)
+
+
+def test_yaml_words_and_numbers_on_the_command_line_keep_their_meaning():
+    """name=on is a run named "on" (YAML 1.1 read it as true: "name must be a string, got
+    True"), name=2024 one named "2024"; a boolean field still takes on/off/yes/no."""
+    cfg = load_config(
+        "digits_resnet20",
+        ["name=on", "out_dir=2024", "train.progress=off", "train.tensorboard=yes"],
+    )
+    assert (cfg.name, cfg.out_dir) == ("on", "2024")
+    assert (cfg.train.progress, cfg.train.tensorboard) == (False, True)
+    assert load_config("digits_resnet20", ["train.channels_last=no"]).train.channels_last is False

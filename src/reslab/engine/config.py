@@ -477,11 +477,19 @@ def _parse_overrides(overrides: list[str] | dict[str, Any] | None) -> dict[str, 
                 f"override {item!r} must look like section.key=value, e.g. train.iterations=2000"
             )
         key, raw = item.split("=", 1)
+        if raw.strip().lower() in _YAML11_WORDS:  # name=on is the text "on", not true
+            out[key.strip()] = raw.strip()
+            continue
         try:
             out[key.strip()] = yaml.safe_load(raw) if raw.strip() else None
         except yaml.YAMLError:
             out[key.strip()] = raw
     return out
+
+
+_YAML11_WORDS = frozenset({"on", "off", "yes", "no", "y", "n"})
+"""Words YAML 1.1 reads as booleans; on the command line they stay words (a bool field still
+takes them: see _coerce)."""
 
 
 def _set_dotted(data: dict, key: str, value: Any) -> None:
@@ -552,6 +560,8 @@ def _coerce(tp: Any, value: Any, key: str) -> Any:
             raise ConfigError(f"{key} must be a list, got {value!r}")
         return [_coerce(item, v, f"{key}[{i}]") for i, v in enumerate(value)]
     if tp is bool:
+        if isinstance(value, str) and value.lower() in _YAML11_WORDS:
+            value = value.lower() in ("on", "yes", "y")
         if not isinstance(value, bool):
             raise ConfigError(f"{key} must be true or false, got {value!r}")
         return value
@@ -570,6 +580,8 @@ def _coerce(tp: Any, value: Any, key: str) -> Any:
             raise ConfigError(f"{key} must be a finite number, got {value!r}")
         return float(value)
     if tp is str:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)  # name=2024
         if not isinstance(value, str):
             raise ConfigError(f"{key} must be a string, got {value!r}")
         return value
