@@ -456,3 +456,24 @@ def test_errors_are_wrong_over_count_without_float_noise():
     y = torch.tensor([0] * 81 + [2] * 19)
     result = run_eval(_Fixed(), [(torch.zeros(100, 1), y)], 4, device=torch.device("cpu"))
     assert result.top1_error == 19.0
+
+
+def test_each_evaluation_during_training_is_a_line_on_the_terminal(tmp_path, capsys):
+    """train.eval_every=2 of 6 iterations: lines for steps 2 and 4 with the numbers metrics.jsonl
+    holds (the last evaluation is the "done" line); none with train.progress=false."""
+    from reslab.engine.logger import read_metrics
+
+    args = ["train.iterations=6", "train.eval_every=2", "train.tensorboard=false",
+            "data.val_size=100", f"out_dir={tmp_path}"]  # fmt: skip
+    run = train("digits_resnet20", [*args, "name=shown"])
+    out = capsys.readouterr().out
+    evals = [r for r in read_metrics(run.dir) if r.get("kind") == "eval"]
+    lines = [x for x in out.splitlines() if x.startswith("step ")]
+    assert lines == [
+        f"step {r['step']}/6: val error {r['val_error']:.2f}%, test error {r['test_error']:.2f}%"
+        for r in evals
+        if r["step"] < 6
+    ]
+    assert len(lines) == 2
+    train("digits_resnet20", [*args, "name=quiet", "train.progress=false"])
+    assert not [x for x in capsys.readouterr().out.splitlines() if x.startswith("step ")]

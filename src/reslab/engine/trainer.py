@@ -177,6 +177,16 @@ def resumed_config(
     return config
 
 
+def _eval_line(record: dict[str, Any], total: int) -> str:
+    """ "step 20/40: val error 85.00%, test error 82.00%", for the terminal during training."""
+    parts = [
+        f"{split} error {record[f'{split}_error']:.2f}%"
+        for split in ("train", "val", "test")
+        if isinstance(record.get(f"{split}_error"), (int, float)) and f"{split}_count" in record
+    ]
+    return f"step {record['step']}/{total}: " + (", ".join(parts) or "evaluated")
+
+
 def _input_words(data: RunData) -> str:
     """ ", 224x224 input" and the like, for the run line (nothing where the size is unknown)."""
     size = getattr(data, "image_size", None)
@@ -644,6 +654,8 @@ class _Trainer:
         self.state.history.append(record)
         self.logger.log({"kind": "eval", **record})
         self._keep_best(record)
+        if self.state.step < self.cfg.train.iterations:  # the last one ends in the "done" line
+            self.bar.say(_eval_line(record, self.cfg.train.iterations))
 
     def _keep_best(self, record: dict[str, Any]) -> None:
         """Model selection on the validation split, never the test set: when the validation

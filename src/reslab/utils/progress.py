@@ -88,6 +88,15 @@ class ProgressBar:
             completed = min(completed, self.total)
         self.update(completed - self.completed, status)
 
+    def say(self, text: str) -> None:
+        """A line of its own (an evaluation's result), above the live bar on a terminal."""
+        if not self.enabled:
+            return
+        if self._progress is not None:
+            self._progress.console.print(text, highlight=False, markup=False)
+        else:
+            print(text, flush=True)
+
     def eta_s(self) -> float | None:
         """Seconds left at the rate seen so far in this process, or None before any progress."""
         done = self.completed - self._start_completed
