@@ -396,7 +396,11 @@ def _default_export_path(weights: str, suffix: str):
 
 def _add_export(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="export weights to ONNX, TorchScript or safetensors")
-    p.add_argument("weights", help="a run directory or a reslab .safetensors file")
+    p.add_argument(
+        "weights",
+        help="a run directory, a reslab .safetensors file, a checkpoint of a run, or weights "
+        "by name (resnet56.cifar10)",
+    )
     p.add_argument(
         "--format",
         choices=["onnx", "torchscript", "safetensors"],
@@ -405,7 +409,7 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
         "torchscript or safetensors",
     )
     p.add_argument("--out", help="output file (default: beside the weights)")
-    p.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
+    p.add_argument("--opset", type=int, default=17, help="ONNX opset, 10 or newer (default 17)")
     p.set_defaults(func=cmd_export)
 
 
@@ -583,7 +587,12 @@ def _add_study(sub: argparse._SubParsersAction) -> None:
     p.add_argument("overrides", nargs="*", help="section.key=value overrides for training runs")
     p.add_argument("--data", default="digits", help="digits (default), mnist5k or cifar10")
     p.add_argument("--root", help="dataset directory for file-based datasets")
-    p.add_argument("--depths", type=int, nargs="+", help="6n+2 depths, e.g. 20 56 110")
+    p.add_argument(
+        "--depths",
+        type=int,
+        nargs="+",
+        help="depths with a plain and a residual net: 20 32 44 56 110 1202 (e.g. 20 56 110)",
+    )
     p.add_argument("--seeds", type=int, nargs="+", help="seeds (degradation default: 0 1 2)")
     p.add_argument("--iterations", type=int, help="override the recipe's iterations")
     p.add_argument("--models", nargs="+", help="table6: which nets (default resnet20..110)")
