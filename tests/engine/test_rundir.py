@@ -415,6 +415,20 @@ def test_a_run_that_fails_at_start_leaves_no_folder(tmp_path):
     assert tmp_path.is_dir()  # the parent stays
 
 
+def test_a_first_run_that_fails_at_start_leaves_no_runs_folder_either(tmp_path):
+    """A first run under a new out_dir (runs/ in a fresh project) that fails at start removes
+    the folders it made for itself, runs/ included; a parent that holds anything else stays."""
+    cfg = _cfg(tmp_path / "project" / "runs")
+    with pytest.raises(_SetupFailed), rundir.open_run_dir(cfg, None, CPU):
+        raise _SetupFailed
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "project").mkdir()
+    (tmp_path / "project" / "notes.txt").write_text("mine")
+    with pytest.raises(_SetupFailed), rundir.open_run_dir(cfg, None, CPU):
+        raise _SetupFailed
+    assert [p.name for p in (tmp_path / "project").iterdir()] == ["notes.txt"]
+
+
 def test_a_fresh_resume_auto_that_fails_at_start_leaves_no_folder(tmp_path):
     cfg = _cfg(tmp_path)
     with pytest.raises(_SetupFailed), rundir.open_run_dir(cfg, "auto", CPU):

@@ -94,6 +94,7 @@ def open_run_dir(
         resume = "auto"  # torchrun relaunched the job after a failure: continue it
     path, checkpoint_file = _locate(cfg, resume)
     created = not path.exists() or os.environ.get(CREATED_ENV) == os.path.realpath(path)
+    new_parents = [p for p in path.parents if not p.exists()]  # runs/ of a first run, ...
     discarded = False
     try:
         with contextlib.ExitStack() as stack:
@@ -118,8 +119,9 @@ def open_run_dir(
                 raise
     finally:
         if discarded:  # the claim is released now, and its lock file gone
-            with contextlib.suppress(OSError):
-                path.rmdir()
+            with contextlib.suppress(OSError):  # each only if empty, nearest first
+                for folder in (path, *new_parents):
+                    folder.rmdir()
 
 
 @contextlib.contextmanager
