@@ -198,7 +198,7 @@ def _mismatch(root: Path) -> None:  # val has other classes than train
     [
         (_flat, "no class folders"),
         (_empty, "hold no images"),
-        (_mismatch, "different class folders"),
+        (_mismatch, "lacks (fox): a net cannot be tested on classes it never trained on"),
         (_missing, "does not exist or is not a folder"),
     ],
     ids=["flat", "empty", "class-mismatch", "missing-root"],
