@@ -4,6 +4,7 @@ train -> eval --json -> predict -> export onnx -> Ctrl-C -> --resume auto -> eva
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -87,7 +88,7 @@ def test_recipe_journey(recipe, kind, tmp_path, capsys, cifar10, cifar100, mnist
     if journey.expect_rc("predict", res):
         classes = json.loads((run / "model.json").read_text())["classes"]
         line = res.out.strip().splitlines()[-1] if res.out.strip() else ""
-        named = [c for c in classes if f"{c} (" in line]
+        named = [c for c in classes if re.search(rf"(: |, ){re.escape(c)} \d+\.\d%", line)]
         journey.check("predict", str(image) in line and len(named) >= 1, res.text)
     res = reslab(capsys, "predict", run, image, "--topk", "3", "--json")
     if journey.expect_rc("predict --json", res):
