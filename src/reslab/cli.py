@@ -17,12 +17,16 @@ Handler = Callable[[argparse.Namespace], int]
 def _console():
     from rich.console import Console
 
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:  # rich exits 1 here; main() ends as SIGPIPE would
+            raise BrokenPipeError
+
     # Off a terminal (pipes, CI logs) rich assumes 80 columns and truncates; tables need more
     # (160, or COLUMNS where it is set).
     if sys.stdout.isatty():
-        return Console()
+        return _Console()
     columns = os.environ.get("COLUMNS", "")
-    return Console(width=int(columns) if columns.isdigit() and int(columns) >= 40 else 160)
+    return _Console(width=int(columns) if columns.isdigit() and int(columns) >= 40 else 160)
 
 
 # ----------------------------------------------------------------------------- models
@@ -227,6 +231,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(res.as_dict(), indent=2))
         return 0
+    if args.confusion_png:  # written before any output: a reader that stops early loses nothing
+        from reslab.report.figures import plot_confusion_matrix
+
+        png = plot_confusion_matrix(res.confusion, res.classes, args.confusion_png)
     views = [v for v, on in (("10-crop", args.ten_crop), ("flip TTA", args.tta == "flip")) if on]
     k = min(5, len(res.classes) or 5)  # top-5 of fewer classes is top-k, as run_eval counts it
     where = f" in {args.root}" if args.root else ""
@@ -243,10 +251,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             "picture) or --json (the numbers)"
         )
     if args.confusion_png:
-        from reslab.report.figures import plot_confusion_matrix
-
-        path = plot_confusion_matrix(res.confusion, res.classes, args.confusion_png)
-        print(f"confusion matrix: {path}")
+        print(f"confusion matrix: {png}")
     return 0
 
 

@@ -212,3 +212,23 @@ def test_a_folder_is_predicted_as_its_image_files_and_a_closed_pipe_is_quiet(
     reader.stdout.close()  # the reader is gone before the first line
     _, err = reader.communicate(timeout=300)
     assert reader.returncode == 128 + signal.SIGPIPE and "Traceback" not in err, err
+
+
+def test_eval_into_a_closed_pipe_still_writes_its_confusion_png(run_dir, images, tmp_path):
+    """`reslab eval ... --confusion-png F | head -1`: the picture is written before the table,
+    and the closed pipe ends as SIGPIPE would (141), where rich exited 1 and F was lost."""
+    import signal
+    import subprocess
+    import sys
+
+    (tmp_path / "f" / "zero").mkdir(parents=True)
+    for path in images[:2]:
+        (tmp_path / "f" / "zero" / path.name).write_bytes(path.read_bytes())
+    png = tmp_path / "confusion.png"
+    command = [sys.executable, "-m", "reslab", "eval", str(run_dir), "--data", "folder",
+               "--root", str(tmp_path / "f"), "--confusion-png", str(png)]  # fmt: skip
+    reader = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    reader.stdout.close()
+    _, err = reader.communicate(timeout=300)
+    assert reader.returncode == 128 + signal.SIGPIPE and "Traceback" not in err, err
+    assert png.is_file() and png.stat().st_size > 0

@@ -198,8 +198,13 @@ def _check_moved_root(cfg: Config, overrides: list[str]) -> None:
     where the run started once the run (or the shell) has moved: say how to point it again."""
     root = cfg.data.root
     given = any(o.split("=", 1)[0].strip() == "data.root" for o in overrides)
-    if not root or given or cfg.data.download or Path(root).is_absolute() or Path(root).exists():
+    if not root or given or cfg.data.download or Path(root).exists():
         return
+    if Path(root).is_absolute():
+        raise DataError(
+            f"data.root {root}, where this run found its data, does not exist here (moved, or "
+            "another machine): add data.root=PATH, the data's folder now, to the resume command"
+        )
     raise DataError(
         f"data.root {root} does not exist from here ({Path.cwd()}): the run's config gives it "
         "relative to the directory the run was started in; add data.root=PATH, the data's "
