@@ -81,6 +81,8 @@ def not_weights(path: str | os.PathLike) -> str | None:
     path = Path(path)
     if path.suffix.lower() == ".onnx":
         return "an exported ONNX model"
+    if path.suffix.lower() in (".yaml", ".yml", ".json", ".txt", ".md"):
+        return f"a text file ({path.suffix.lower()[1:]})"
     if zipfile.is_zipfile(path):
         try:
             with zipfile.ZipFile(path) as z:
